@@ -1,0 +1,125 @@
+"""Losses and normalisations built on the engine, with the numerics done right.
+
+``log_softmax`` and ``cross_entropy`` are ops with their own backward rules (subtracting
+the maximum keeps them exact for logits of any size); the rest are compositions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .engine import Tensor, from_op, linear
+
+__all__ = ["linear", "log_softmax", "softmax", "cross_entropy", "mse_loss"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    m = x.max(axis=axis, keepdims=True)
+    return m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def _check_axis(x: np.ndarray, axis: int, op: str) -> None:
+    if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for shape {x.shape}")
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along axis, computed as x - logsumexp(x): never overflows."""
+    x = _as_tensor(x)
+    X = np.asarray(x._data)
+    _check_axis(X, axis, "log_softmax")
+    out = X - _logsumexp(X, axis)
+
+    def backward(g):  # d/dx = g - softmax(x) * sum(g)
+        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+    return from_op(out, (x,), backward, "log_softmax")
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along axis, without overflow."""
+    x = _as_tensor(x)
+    X = np.asarray(x._data)
+    _check_axis(X, axis, "softmax")
+    out = np.exp(X - _logsumexp(X, axis))
+
+    def backward(g):  # d/dx = s * (g - sum(g * s))
+        return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+    return from_op(out, (x,), backward, "softmax")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_reduction(reduction: str, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy: -log softmax(logits)[target].
+
+    logits: (..., C); targets: integer class indices of shape logits.shape[:-1].
+    reduction: "mean" (over all positions), "sum" or "none" (shape of targets).
+    """
+    _check_reduction(reduction, "cross_entropy")
+    logits = _as_tensor(logits)
+    Z = np.asarray(logits._data)
+    t = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
+    if Z.ndim == 0:
+        raise ValueError("cross_entropy: logits must have a class axis, got a scalar")
+    if t.dtype.kind not in "iu":
+        if t.dtype.kind == "f" and np.all(t == np.round(t)):
+            t = t.astype(np.intp)
+        else:
+            raise TypeError(f"cross_entropy: targets must be integer class indices, "
+                            f"got dtype {t.dtype}")
+    if t.shape != Z.shape[:-1]:
+        raise ValueError(f"cross_entropy: targets of shape {t.shape} do not match logits "
+                         f"of shape {Z.shape} (expected {Z.shape[:-1]})")
+    C = Z.shape[-1]
+    if t.size and (t.min() < 0 or t.max() >= C):
+        raise ValueError(f"cross_entropy: targets must lie in [0, {C}), "
+                         f"got values from {t.min()} to {t.max()}")
+    logp = Z - _logsumexp(Z, -1)
+    picked = np.take_along_axis(logp, t[..., None], axis=-1)[..., 0]
+    n = max(t.size, 1)
+    if reduction == "none":
+        out = -picked
+    else:
+        out = -picked.sum() / (n if reduction == "mean" else 1)
+
+    def backward(g):  # d/dlogits = (softmax - onehot(target)) * g
+        d = np.exp(logp)
+        np.put_along_axis(d, t[..., None], np.take_along_axis(d, t[..., None], -1) - 1, -1)
+        if reduction == "none":
+            return (d * np.asarray(g)[..., None],)
+        return (d * (g / n if reduction == "mean" else g),)
+
+    return from_op(out, (logits,), backward, "cross_entropy")
+
+
+def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error (pred - target)^2, reduced by "mean", "sum" or "none"."""
+    _check_reduction(reduction, "mse_loss")
+    pred = _as_tensor(pred)
+    target_shape = target.shape if isinstance(target, Tensor) else np.shape(target)
+    if tuple(target_shape) != pred.shape:
+        raise ValueError(f"mse_loss: pred of shape {pred.shape} and target of shape "
+                         f"{tuple(target_shape)} differ")
+    diff = pred - target
+    return _reduce(diff * diff, reduction)
