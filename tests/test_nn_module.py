@@ -114,6 +114,10 @@ def test_load_refuses_pickles(tmp_path):
     raw.write_bytes(pickle.dumps(before))
     with pytest.raises(ValueError, match="pickled Python objects"):
         net.load(raw)
+    single = tmp_path / "one.npy"
+    np.save(single, np.zeros(3))
+    with pytest.raises(ValueError, match="single .npy array"):
+        net.load(single)
     for k, v in net.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
 

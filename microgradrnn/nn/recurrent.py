@@ -135,6 +135,8 @@ class Recurrent(Module):
         name = type(self).__name__
         n = len(self.cells)
         out = []
+        if isinstance(state, list):
+            state = tuple(state)
         if state is not None:
             given = _elements(state)
             template = _elements(self.cells[0].init_state(batch))
