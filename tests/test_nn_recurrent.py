@@ -152,8 +152,8 @@ def test_tags_of_a_two_layer_bidirectional_lstm_unroll():
     x = Tensor(np.ones((T, B, 2)), requires_grad=True)
     h0 = Tensor(np.zeros((4, B, 3)), requires_grad=True)
     c0 = Tensor(np.zeros((4, B, 3)), requires_grad=True)
+    out, (h_n, c_n) = lstm(x, (h0, c0))
     with tags(role="loss"):
-        out, (h_n, c_n) = lstm(x, (h0, c0))
         loss = out.sum() + h_n.sum() + c_n.sum()
     nodes = _graph(loss)
     key = lambda n: (n.tags["t"], n.tags["layer"], n.tags["direction"])
@@ -176,11 +176,14 @@ def test_tags_of_a_two_layer_bidirectional_lstm_unroll():
             assert any(id(m) in ancestors for m in nodes if m.tags.get("role") == "h"
                        and key(m) == (prev, layer, d))
     # every node made inside a step carries t, layer and direction; inputs of layer 2
+    for n in nodes:
+        if n.op and n.tags.get("role") not in ("loss", "output"):
+            assert "t" in n.tags, (n.op, n.tags)
     inputs = [n for n in nodes if n.tags.get("role") == "input"]
     assert sorted(key(n) for n in inputs) == [(t, 2, "fwd") for t in range(1, T + 1)]
     for n in nodes:
         if "t" in n.tags:
-            assert {"layer", "direction", "role"} <= set(n.tags), n.tags
+            assert {"layer", "direction"} <= set(n.tags), n.tags
     gates = [n for n in nodes if n.tags.get("role") == "gate"]
     assert gates and all(n.tags["t"] >= 1 for n in gates)
     # the shared weights are labelled with PyTorch's names
