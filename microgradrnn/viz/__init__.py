@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .cells import draw_cells
 from .engines import EngineError
+from .ops import draw_ops
 from .picture import Picture
 
 __all__ = ["EngineError", "Picture", "draw_cells", "draw_ops", "render", "to_svg"]
