@@ -769,10 +769,10 @@ def matmul(a: Tensor, b: Any) -> Tensor:
             x2 = x[None, :] if x.ndim == 1 else x
             y2 = y[:, None] if y.ndim == 1 else y
             g2 = g
+            if y.ndim == 1:  # first: for 1-D @ 1-D, g is 0-d
+                g2 = np.expand_dims(g2, -1)
             if x.ndim == 1:
                 g2 = np.expand_dims(g2, -2)
-            if y.ndim == 1:
-                g2 = np.expand_dims(g2, -1)
             ga = gb = None
             if a.requires_grad:
                 ga = g2 @ np.swapaxes(y2, -1, -2)
