@@ -1054,7 +1054,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a if condition else b`` (condition is not differentiated)."""
     cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition)
     cond = cond.astype(bool)
-    like = a._data if isinstance(a, Tensor) else b._data if isinstance(b, Tensor) else 0
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(0.0)
     a, b = _const(a, like), _const(b, like)
     try:
         out = np.where(cond, a._data, b._data)
@@ -1072,7 +1072,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 def _extremum(op: str, pick: Callable) -> Callable:
     def fn(a: Any, b: Any) -> Tensor:
-        like = a._data if isinstance(a, Tensor) else b._data
+        like = a if isinstance(a, Tensor) else b
         a, b = _const(a, like), _const(b, like)
         x, y = a._data, b._data
         out = _binary(op, pick, x, y)
