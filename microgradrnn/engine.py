@@ -917,7 +917,8 @@ def max_(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
     def backward(g):  # the gradient goes to the maxima, split among ties
         mask = x == m
-        return (mask * (np.reshape(g, m.shape) / mask.sum(axis=axes, keepdims=True)),)
+        ties = mask.sum(axis=axes, keepdims=True).astype(x.dtype)  # int counts would promote
+        return (mask * (np.reshape(g, m.shape) / ties),)
 
     return from_op(out, (a,), backward, "max")
 
@@ -1078,8 +1079,8 @@ def _extremum(op: str, pick: Callable) -> Callable:
         out = _binary(op, pick, x, y)
 
         def backward(g):  # the gradient goes to the chosen input; ties share it
-            wa = (pick(x, y) == x) * 1.0
-            wb = (pick(x, y) == y) * 1.0
+            wa = (out == x).astype(out.dtype)  # float64 weights would promote float32
+            wb = (out == y).astype(out.dtype)
             both = wa + wb
             return g * wa / both, g * wb / both
 
