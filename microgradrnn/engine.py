@@ -704,8 +704,8 @@ def pow_(a: Tensor, b: Any) -> Tensor:
         k = float(b) if x.__class__ is float or isinstance(b, np.floating) else b
         out = _np_pow(x, k)
 
-        def backward_k(g):  # d(a^k)/da = k a^(k-1)
-            return (g * k * _np_pow(x, k - 1),)
+        def backward_k(g):  # d(a^k)/da = k a^(k-1); 0 for k = 0, even at a = 0
+            return (g * k * _np_pow(x, k - 1) if k != 0 else g * 0.0,)
 
         return from_op(out, (a,), backward_k, f"**{b:g}")
     y = b._data
