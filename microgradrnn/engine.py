@@ -414,6 +414,8 @@ def _dense(g: Any, parent: Tensor) -> Any:
 
 def _unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum a gradient over the axes that broadcasting added or stretched."""
+    if g.ndim < len(shape) or any(m < n for m, n in zip(g.shape[::-1], shape[::-1])):
+        g = np.broadcast_to(g, np.broadcast_shapes(g.shape, shape))  # from_op allows this
     extra = g.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(
         extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1
