@@ -369,3 +369,28 @@ def test_without_anomaly_mode_nan_passes_silently():
         y = a.log().sum()
         y.backward()
     assert np.isnan(y.data)
+
+
+# -- custom ops ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make_grad", [
+    lambda g, x: g,                       # 0-d gradient for a (2, 3) parent
+    lambda g, x: 1.0,                     # a Python number
+    lambda g, x: np.ones((1, 3)) * g,     # broadcastable with a size-1 axis
+    lambda g, x: np.ones(3) * g,          # broadcastable with a missing axis
+])
+def test_from_op_gradients_broadcastable_to_the_parent(make_grad):
+    """from_op's contract: a rule may return any gradient broadcastable to the parent."""
+    a = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = mg.from_op(np.asarray(a.data.sum()), (a,), lambda g: (make_grad(g, a.data),), "total")
+    y.backward(record_flow=True)
+    np.testing.assert_array_equal(a.grad, np.ones((2, 3)))
+    assert y.flow[0].shape == (2, 3)
+
+
+def test_from_op_none_gradient_skips_the_parent():
+    a, b = Tensor(1.0, requires_grad=True), Tensor(2.0, requires_grad=True)
+    y = mg.from_op(a.data * b.data, (a, b), lambda g: (g * b.data, None), "half")
+    y.backward()
+    assert a.grad == 2.0 and b.grad is None
