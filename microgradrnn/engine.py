@@ -947,7 +947,9 @@ def transpose(a: Tensor, *axes: Any) -> Tensor:
         axes = tuple(axes[0])
     x = np.asarray(a._data)
     perm = tuple(range(x.ndim))[::-1] if not axes else axes
-    if sorted(p % max(x.ndim, 1) for p in perm) != list(range(x.ndim)):
+    if any(not -x.ndim <= p < x.ndim for p in perm) or sorted(
+        p % max(x.ndim, 1) for p in perm
+    ) != list(range(x.ndim)):
         raise ValueError(f"transpose: {axes} is not a permutation of the axes of {x.shape}")
     out = x.transpose(perm)
     inverse = np.argsort([p % x.ndim for p in perm])
