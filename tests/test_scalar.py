@@ -4,11 +4,11 @@ with only the import line changed, and agree with micrograd itself."""
 import math
 import random
 
+import micrograd.engine
+import micrograd.nn
 import numpy as np
 import pytest
 
-import micrograd.engine
-import micrograd.nn
 from microgradrnn import Tensor, Value, tags
 from microgradrnn.engine import toposort
 
@@ -40,7 +40,7 @@ def test_micrograd_readme_example():
 def test_readme_example_matches_micrograd():
     ours, theirs = readme_example(Value), readme_example(micrograd.engine.Value)
     assert ours[0].data == pytest.approx(theirs[0].data, rel=1e-12)
-    for x, y in zip(ours[1:], theirs[1:]):
+    for x, y in zip(ours[1:], theirs[1:], strict=True):
         assert x.grad == pytest.approx(y.grad, rel=1e-12)
 
 
@@ -148,7 +148,7 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x):
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)  # noqa: B905 (micrograd's line)
         return act.relu() if self.nonlin else act
 
     def parameters(self):
@@ -190,7 +190,7 @@ def _train(model, steps=5):
     losses = []
     for _ in range(steps):
         ypred = [model(x) for x in xs]
-        loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred))
+        loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred))  # noqa: B905
         model.zero_grad()
         loss.backward()
         for p in model.parameters():
@@ -208,7 +208,7 @@ def test_mlp_trains_like_micrograd():
     ours_losses, their_losses = _train(ours), _train(theirs)
     assert ours_losses == pytest.approx(their_losses, rel=1e-12)
     assert ours_losses[-1] < ours_losses[0]  # it learns
-    for p, q in zip(ours.parameters(), theirs.parameters()):
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
         assert p.data == pytest.approx(q.data, rel=1e-12, abs=1e-15)
         assert p.grad == pytest.approx(q.grad, rel=1e-12, abs=1e-15)
 
