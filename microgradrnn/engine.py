@@ -713,9 +713,14 @@ def pow_(a: Tensor, b: Any) -> Tensor:
     y = b._data
     out = _binary("pow", _np_pow, x, y)
 
-    def backward(g):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log a
+    def backward(g):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log a (0 at a=0, b>=0)
         ga = g * y * _np_pow(x, y - 1) if a.requires_grad else None
-        gb = g * out * _log(x) if b.requires_grad else None
+        gb = None
+        if b.requires_grad and out.__class__ is float:
+            gb = g * (0.0 if x == 0 and y >= 0 else out * _log(x))
+        elif b.requires_grad:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * np.where((x == 0) & (y >= 0), 0.0, out * _log(x))
         return ga, gb
 
     return from_op(out, (a, b), backward, "pow")
