@@ -183,3 +183,16 @@ def test_float32_stays_float32_through_ops_and_backward(case):
     for x in xs:
         assert x.grad.dtype == np.float32, x.grad.dtype
         assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("make", [Tensor, lambda v: mg.Value(float(v[0]))], ids=["Tensor", "Value"])
+def test_tensor_exponent_gradient_at_zero_base(make):
+    """d(a^b)/db = a^b log a is taken as 0 at a = 0, b >= 0 (the limit; PyTorch agrees)."""
+    a, b = make([0.0]), make([2.0])
+    b.requires_grad = True
+    (a ** b).sum().backward()
+    assert np.all(np.asarray(b.grad) == 0.0)
+    c, d = make([0.0]), make([0.0])
+    d.requires_grad = True
+    (c ** d).sum().backward()
+    assert np.all(np.asarray(d.grad) == 0.0)
