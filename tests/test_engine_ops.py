@@ -185,7 +185,8 @@ def test_float32_stays_float32_through_ops_and_backward(case):
         assert x.grad.shape == x.shape
 
 
-@pytest.mark.parametrize("make", [Tensor, lambda v: mg.Value(float(v[0]))], ids=["Tensor", "Value"])
+@pytest.mark.parametrize("make", [Tensor, lambda v: mg.Value(float(v[0]))],
+                         ids=["Tensor", "Value"])
 def test_tensor_exponent_gradient_at_zero_base(make):
     """d(a^b)/db = a^b log a is taken as 0 at a = 0, b >= 0 (the limit; PyTorch agrees)."""
     a, b = make([0.0]), make([2.0])
