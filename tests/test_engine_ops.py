@@ -105,8 +105,8 @@ def shape_and_axis(draw):
 @given(args=shape_and_axis(), op=st.sampled_from(["sum", "mean", "max"]))
 def test_reductions_match_numpy(args, op):
     x, axis, keepdims = args
-    if op == "max" and x.size > 1 and len(np.unique(x)) < x.size:
-        x = x + np.arange(x.size).reshape(x.shape) * 1e-3  # ties share the gradient
+    if op == "max":  # near-ties are kinks: keep hypothesis's order, space values by 0.1
+        x = np.argsort(np.argsort(x, axis=None, kind="stable")).reshape(x.shape) * 0.1
     a = Tensor(x, requires_grad=True)
     out = getattr(a, op)(axis=axis, keepdims=keepdims)
     np.testing.assert_allclose(out.data, getattr(np, op)(x, axis=axis, keepdims=keepdims))
