@@ -188,3 +188,27 @@ def test_quote_and_html_escapers():
     assert dot.quote('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
     assert dot.html("<b>&\"</b>") == "&lt;b&gt;&amp;&quot;&lt;/b&gt;"
     assert dot.num(1.234e-4) == "1.2e-04" and dot.num(0.8333) == "0.83" and dot.num(0) == "0"
+
+
+def _real(cell="rnn", **kw):
+    """A model from the library's own layers (nn) with a per-step nn.Linear head."""
+    from microgradrnn.seqmodel import PerStepModel
+
+    kw = {"inputs": 2, "hidden": 2, **kw}
+    steps = kw.pop("steps", 3)
+    model = PerStepModel(cell, **kw)
+    rng = np.random.default_rng(0)
+    loss, _ = model.losses(rng.normal(size=(steps, 1, 2)), rng.normal(size=(steps, 1, 1)))
+    loss.backward(retain_graph=True, record_flow=True)
+    return loss
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_head_weight_named_by_role_y(cell):
+    # nn.Linear's parameter is labelled plain "weight", and its input is a slice of the
+    # stacked output made inside the y scope: still W_hy, in the header and on h -> y
+    src = draw_cells(_real(cell, layers=2)).source
+    assert "Wₕᵧ" in src and not re.search(r"\bweight\b(?!s)", src)
+    assert len(re.findall(r"Wₕᵧ  \d", src)) == 3  # on each h_t -> y_t edge, with its flow
+    assert "gate₁" not in src  # the cells' internal role="gate" ops are contracted away
+    assert "Wₕᵧ" in draw_ops(_real(cell, steps=2)).source

@@ -8,7 +8,8 @@ from typing import Any
 
 from ..engine import Tensor
 from . import dot, style
-from .graph import NON_STATE_ROLES, Cells, Slot, contract, get_flow, is_bias, norm, walk
+from .graph import (NON_STATE_ROLES, Cells, Slot, contract, get_flow, head_params, is_bias,
+                    norm, walk)
 from .names import state_name, weight_name
 from .picture import Picture, make
 
@@ -168,7 +169,7 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
     flows = [f for d in edges.values() for f in d.flows if f]
     largest = max(flows) if flows else 0.0
 
-    heads = {w for e in cells.edges if slots[e.dst].role == "y" for w in e.weights}
+    heads = head_params(graph)
     lines = [
         "rankdir=BT", "newrank=true", "compound=true", "nodesep=0.5", "ranksep=0.45",
         f"fontname={dot.quote(style.FONT)}",

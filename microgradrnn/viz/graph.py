@@ -15,6 +15,7 @@ import numpy as np
 from ..engine import Flow, Tensor, gradient_flow
 
 NON_STATE_ROLES = ("x", "input", "y", "loss", "output")
+INNER_ROLES = ("gate",)  # ops inside a cell (the nn cells tag their gates): not key nodes
 
 
 @dataclass
@@ -68,6 +69,17 @@ def norm(g: Any) -> float | None:
 def is_param(node: Tensor) -> bool:
     """A leaf that requires grad and is not tagged with a role: a trainable weight."""
     return not node.parents and node.requires_grad and "role" not in node.tags
+
+
+def head_params(graph: Graph) -> set[int]:
+    """The weights of the head: parameters used by an op that makes a node tagged
+    role="y" (see ``names.weight_name``)."""
+    out = set()
+    for k, node in enumerate(graph.nodes):
+        if is_param(node) and any(graph.nodes[j].tags.get("role") == "y"
+                                  for j, _ in graph.children[k]):
+            out.add(k)
+    return out
 
 
 def is_bias(node: Tensor) -> bool:
@@ -173,7 +185,7 @@ class Cells:
 def _slot_key(node: Tensor, is_root: bool) -> tuple | None:
     tags = node.tags
     role = tags.get("role")
-    if role is None or role == "output":
+    if role is None or role == "output" or role in INNER_ROLES:
         return ("root", None, None, None) if is_root else None
     t, layer = tags.get("t"), tags.get("layer")
     if role in ("x", "y", "loss"):  # one x_t, y_t, L_t per step, whichever direction
@@ -211,6 +223,13 @@ def contract(graph: Graph, flow: Any) -> Cells:
     def param_parents(k: int) -> set[int]:
         return {graph.index[p] for p in nodes[k].parents} & is_p if nodes[k].parents else set()
 
+    # weights used by any op of a slot (y_t = head(output[t]): the getitem enters the slot,
+    # the head's linear inside it uses W_hy) are named on every edge into the slot
+    inside: dict[int, set[int]] = {}
+    for k in range(n):
+        if slot_of[k] >= 0:
+            inside.setdefault(slot_of[k], set()).update(param_parents(k))
+
     # downstream: for non-key nodes, the key slots first reached and the weights met
     dst: list[frozenset | None] = [None] * n
     wts: list[frozenset | None] = [None] * n
@@ -237,15 +256,17 @@ def contract(graph: Graph, flow: Any) -> Cells:
         for j, i in graph.children[k]:
             sj = slot_of[j]
             if sj >= 0:
-                target, w = sj, param_parents(j)
+                target, w = sj, inside.get(sj, set())
             else:
                 targets = dst[j]
                 if not targets:
                     continue
-                if len(targets) > 1:
-                    shared = True
                 target = _pick(slots, sp, targets)
-                w = wts[j]
+                # a hop feeding several nodes of one step (gates -> c_t and h_t); the
+                # stacked output feeding every y_t is sliced per step, so it is not one
+                if sum(slots[u].t == slots[target].t for u in targets) > 1:
+                    shared = True
+                w = wts[j] | inside.get(target, set())
             if target == sp:
                 continue
             e = edges.get((sp, target))
