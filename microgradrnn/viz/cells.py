@@ -8,8 +8,17 @@ from typing import Any
 
 from ..engine import Tensor
 from . import dot, style
-from .graph import (NON_STATE_ROLES, Cells, Slot, contract, get_flow, head_params, is_bias,
-                    norm, walk)
+from .graph import (
+    NON_STATE_ROLES,
+    Cells,
+    Slot,
+    contract,
+    get_flow,
+    head_params,
+    is_bias,
+    norm,
+    walk,
+)
 from .names import state_name, weight_name
 from .picture import Picture, make
 
@@ -279,15 +288,8 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
 
     col_of_node = {nid: c for c in col_nodes for _, nid in col_nodes[c]}
     row_of_node = {nid: r for c in col_nodes for r, nid in col_nodes[c]}
-    col_rows = {c: sorted(r for r, _ in col_nodes[c]) for c in col_nodes}
     for d in edges.values():
-        c = col_of_node.get(d.src)
-        skips = False
-        if c is not None and c == col_of_node.get(d.dst):
-            rs = col_rows[c]
-            skips = abs(rs.index(row_of_node[d.src]) - rs.index(row_of_node[d.dst])) > 1
-        lines.append(_edge_line(d, nodes, heads, largest, arrows, col_of_node, row_of_node,
-                                skips))
+        lines.append(_edge_line(d, nodes, heads, largest, arrows, col_of_node, row_of_node))
     return make("cells", lines)
 
 
@@ -403,11 +405,8 @@ def _fold_attrs(members: list[Slot], layers: int) -> dict:
             "color": "#999999", "fontcolor": "#555555"}
 
 
-NOSKIP = False
-
-
 def _edge_line(d: _Drawn, nodes: list, heads: set[int], largest: float, arrows: str,
-               col_of: dict[str, int], row_of: dict[str, tuple], skips: bool) -> str:
+               col_of: dict[str, int], row_of: dict[str, tuple]) -> str:
     color = style.COLOR[d.cls]
     single = len(d.flows) == 1
     f = d.flows[0] if single else max((x for x in d.flows if x), default=None)
@@ -417,19 +416,22 @@ def _edge_line(d: _Drawn, nodes: list, heads: set[int], largest: float, arrows: 
         text += ("  " if text else "") + dot.num(f)
     folded = d.src.startswith("fold") or d.dst.startswith("fold")
     a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(f, largest)}
-    if text:
-        a["label"] = dot.label(f'<font color="{color}">{text}</font>')
-    if folded:
-        a["style"] = "dashed"
     tail, head = d.src, d.dst
     back = arrows == "gradient"
     ct, ch = col_of.get(tail), col_of.get(head)
     if ct is not None and ch is not None and ct > ch:  # a right-to-left edge (bwd layer)
         tail, head, back = head, tail, not back
+    flat = row_of.get(tail) is not None and row_of.get(tail) == row_of.get(head)
+    if text:
+        # a flat edge's label goes below its right end (headlabel): a plain label on a
+        # flat edge makes dot bend it into an S around a label node
+        a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
+        if flat:
+            a.update(labelangle=-18, labeldistance=4.5, labelfontsize=9)
+    if folded:
+        a["style"] = "dashed"
     if back:
         a["dir"] = "back"
-    if row_of.get(tail) is not None and row_of.get(tail) == row_of.get(head):
+    if flat:
         a["tailport"], a["headport"] = "e", "w"
-    elif skips and NOSKIP:  # x_t -> h_t past c_t: let the column chain place the rows
-        a["constraint"] = "false"
     return dot.edge(tail, head, a)
