@@ -356,8 +356,10 @@ def _cluster_attrs(kind: str, a: int, b: int) -> list[str]:
         n = b - a + 1
         text = f"t = {a} … {b}" if n > 1 else f"t = {a}"
         return [f'label=<<b>{text}</b><br/><font point-size="9">{n} step'
-                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c", "labelloc=b",
-                'style="dashed,rounded"', 'color="#AAAAAA"']
+                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c",
+                # at the foot of the column (rankdir=BT turns t into the bottom): the
+                # edge from the fold column up to L then does not run through the label
+                "labelloc=t", 'style="dashed,rounded"', 'color="#AAAAAA"']
     return [f"label=<<b>t = {a}</b>>", "labeljust=c", "labelloc=b",
             'style="rounded,filled"',
             f'fillcolor="{style.CLUSTER_FILL}"', f'color="{style.CLUSTER_PEN}"']
