@@ -260,3 +260,28 @@ def test_ops_lstm_and_fold():
     flat = [r for r in _ranks(src) if any(f in r for f in folds)]
     assert len(flat) >= 3  # x row and both layers' rows include their fold node
     assert "folded" not in draw_ops(_real("rnn", steps=8), fold=False).source
+
+
+def test_weights_are_named_through_views_and_biases_are_not():
+    # a cell written as x @ W.T (a transpose of the parameter) still names W on its edges
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.normal(size=(2, 3)), requires_grad=True, label="W_cell")
+    b = Tensor(np.zeros(2), requires_grad=True, label="b_cell")
+    x = Tensor(rng.normal(size=(2, 1, 1)))
+    h = Tensor(np.zeros((1, 2)))
+    total = None
+    for t in (1, 2):
+        with tags(t=t, layer=1, direction="fwd"):
+            with tags(role="x"):
+                x_t = x[t - 1]
+            from microgradrnn import concatenate
+
+            h = (concatenate([x_t, h], axis=1) @ W.T + b).tanh()
+        h.tags = {**h.tags, "role": "h"}
+        with tags(t=t, role="loss"):
+            L_t = (h * h).sum()
+        total = L_t if total is None else total + L_t
+    total.backward(record_flow=True)
+    src = draw_cells(total).source
+    assert src.count("W_cell") >= 3  # header plus edges into h_1 and h_2
+    assert "b_cell" not in src

@@ -71,6 +71,16 @@ def is_param(node: Tensor) -> bool:
     return not node.parents and node.requires_grad and "role" not in node.tags
 
 
+_VIEWS = ("transpose", "reshape")
+
+
+def view_source(node: Tensor) -> Tensor:
+    """The tensor a chain of transposes/reshapes was taken from (node itself if none)."""
+    while node.op in _VIEWS and len(node.parents) == 1:
+        node = node.parents[0]
+    return node
+
+
 def head_params(graph: Graph) -> set[int]:
     """The weights of the head: parameters used by an op that makes a node tagged
     role="y" (see ``names.weight_name``)."""
@@ -83,7 +93,8 @@ def head_params(graph: Graph) -> set[int]:
 
 
 def is_bias(node: Tensor) -> bool:
-    return "bias" in node.label.lower() or (node.label == "" and np.ndim(node.data) == 1)
+    """A bias: named so, or any parameter with at most one dimension (weights are matrices)."""
+    return "bias" in node.label.lower() or np.ndim(node.data) <= 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -223,7 +234,8 @@ def contract(graph: Graph, flow: Any) -> Cells:
     is_p = set(params)
 
     def param_parents(k: int) -> set[int]:
-        return {graph.index[p] for p in nodes[k].parents} & is_p if nodes[k].parents else set()
+        # W.T or W.reshape(...) in a cell is W itself for naming: look through the view
+        return {graph.index[view_source(p)] for p in nodes[k].parents} & is_p
 
     # weights used by any op of a slot (y_t = head(output[t]): the getitem enters the slot,
     # the head's linear inside it uses W_hy) are named on every edge into the slot
