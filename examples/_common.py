@@ -1,0 +1,104 @@
+"""What every example shares: its command line, the optional plots, pictures, the report.
+
+Not part of the library: a helper for the scripts in ``examples/``. Each example is run as
+``python examples/<name>.py [--fast] [--seed N] [--out DIR]`` and has ``main(argv) -> dict``
+returning the numbers it reached (the tests call it in-process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from microgradrnn.progress import Progress
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+PLOTS_MISSING = "matplotlib is not installed: no plots (pip install 'microgradrnn[plots]')"
+
+
+def parse_args(
+    doc: str | None, argv: Sequence[str] | None, add: Callable | None = None
+) -> argparse.Namespace:
+    """--fast, --seed and --out, plus whatever ``add(parser)`` declares.
+
+    The description is the first paragraph of the example's docstring.
+    """
+    summary = (doc or "").strip().split("\n\n")[0]
+    parser = argparse.ArgumentParser(description=summary)
+    parser.add_argument("--fast", action="store_true",
+                        help="a small setting that runs in seconds (what the tests run)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"folder for pictures and plots (default {DEFAULT_OUT})")
+    if add is not None:
+        add(parser)
+    return parser.parse_args(argv)
+
+
+def out_path(out: Path, name: str) -> Path:
+    """``out / name``, creating the folder. Examples only write files they name themselves."""
+    out.mkdir(parents=True, exist_ok=True)
+    return out / name
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot with a non-interactive backend, or None (after saying so)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(PLOTS_MISSING)
+        return None
+    return plt
+
+
+def save_figure(fig: Any, out: Path, name: str) -> Path:
+    """Save a matplotlib figure as ``out/name``, close it, and say where it went."""
+    path = out_path(out, name)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    pyplot().close(fig)
+    print(f"wrote {path}")
+    return path
+
+
+def train(
+    step: Callable[[], float], steps: int, desc: str, every: int | None = None
+) -> list[float]:
+    """Call ``step()`` (one update, returning its loss) ``steps`` times; return the losses.
+
+    Shows a progress bar on a terminal and prints the loss ``every`` steps (about ten
+    lines by default), so a log shows the curve too.
+    """
+    every = every or max(1, steps // 10)
+    losses: list[float] = []
+    bar = Progress(steps, desc)
+    for i in bar:
+        losses.append(step())
+        bar.show(loss=losses[-1])
+        if (i + 1) % every == 0 or i == 0:
+            window = losses[-every:]
+            print(f"  step {i + 1:5d}/{steps}  loss {sum(window) / len(window):.4g}")
+    return losses
+
+
+class Timer:
+    """``with Timer() as t: ...``; then ``t.seconds``."""
+
+    def __enter__(self) -> Timer:
+        self._start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._start
+
+
+def reached(what: str, value: str, target: str, ok: bool) -> str:
+    """The closing line of an example, e.g. ``test MSE 3.1e-03 (target < 1e-2): reached``."""
+    line = f"{what} {value} (target {target}): {'reached' if ok else 'NOT reached'}"
+    print(line)
+    return line
