@@ -16,14 +16,16 @@ all 8 bits are right.
 
 from __future__ import annotations
 
+# isort: off
+# _common comes first: it configures numpy before numpy loads.
+from _common import Timer, parse_args, reached, train
+# isort: on
 from collections.abc import Sequence
 
 import numpy as np
-from _common import Timer, parse_args, reached, train
 
-from microgradrnn import Tensor, no_grad
+from microgradrnn import Tensor, nn, no_grad, optim
 from microgradrnn import functional as F
-from microgradrnn import nn, optim
 from microgradrnn.data import binary_addition, bits_to_int
 
 BITS = 8

@@ -15,15 +15,17 @@ from another seed. Plots the test predictions when matplotlib is installed.
 
 from __future__ import annotations
 
+# isort: off
+# _common comes first: it configures numpy before numpy loads.
+from _common import Timer, parse_args, pyplot, reached, save_figure, train
+# isort: on
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from _common import Timer, parse_args, pyplot, reached, save_figure, train
 
-from microgradrnn import Tensor, no_grad
+from microgradrnn import Tensor, nn, no_grad, optim
 from microgradrnn import functional as F
-from microgradrnn import nn, optim
 from microgradrnn.data import sine_to_cosine
 
 TARGET = 1e-2  # the test MSE this example promises
@@ -96,8 +98,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         head, losses = fit(layer, steps, args.seed)
         mse, mse_all = test_mse(layer, head, seed=10_000 + args.seed)
     plot(layer, head, args.out, seed=10_000 + args.seed)
-    print(f"training loss {losses[0]:.3g} -> {np.mean(losses[-10:]):.3g} in {timer.seconds:.1f} s; "
-          f"test MSE over all {STEPS} steps {mse_all:.3g}")
+    print(f"training loss {losses[0]:.3g} -> {np.mean(losses[-10:]):.3g} in "
+          f"{timer.seconds:.1f} s; test MSE over all {STEPS} steps {mse_all:.3g}")
     line = reached(f"test MSE (steps {WARMUP + 1}..{STEPS})", f"{mse:.2g}", f"< {TARGET:g}",
                    mse < TARGET)
     return {"test_mse": mse, "test_mse_all": mse_all, "first_loss": losses[0],
