@@ -153,20 +153,23 @@ class Module:
         The file is read with ``allow_pickle=False``: a file holding pickled objects is
         refused with a ValueError and nothing is loaded.
         """
+        where = f"{type(self).__name__}.load: {os.fspath(path)!r}"
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                if not isinstance(npz, np.lib.npyio.NpzFile):
-                    raise ValueError(f"{type(self).__name__}.load: {path} is a single .npy "
-                                     "array, not an .npz file of named arrays")
-                state = {k: npz[k] for k in npz.files}
+            npz = np.load(path, allow_pickle=False)
+            if isinstance(npz, np.lib.npyio.NpzFile):
+                with npz:
+                    state = {k: npz[k] for k in npz.files}
         except ValueError as e:
-            if "pickle" in str(e):
+            if "allow_pickle" in str(e):
                 raise ValueError(
-                    f"{type(self).__name__}.load: {os.fspath(path)!r} holds pickled Python "
-                    "objects, which are refused (they can run code when loaded); expected "
-                    "an .npz file of plain numeric arrays as written by Module.save"
+                    f"{where} holds pickled Python objects (or is not an .npz file at all); "
+                    "pickles are refused because loading one can run code. Expected an .npz "
+                    "file of plain numeric arrays, as written by Module.save"
                 ) from None
             raise
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ValueError(f"{where} is a single .npy array, not an .npz file of named "
+                             "arrays")
         self.load_state_dict(state)
 
     def __repr__(self) -> str:

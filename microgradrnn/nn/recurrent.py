@@ -114,6 +114,15 @@ class Recurrent(Module):
             for pname, p in cell._named_parameters(""):
                 yield prefix + pname + suffix, p
 
+    def __getattr__(self, name: str) -> Any:
+        """PyTorch-style access to parameters by name: ``lstm.weight_hh_l0``."""
+        if name.startswith("_") or name == "cells":  # not built yet
+            raise AttributeError(name)
+        for pname, p in self._named_parameters(""):
+            if pname == name:
+                return p
+        raise AttributeError(f"{type(self).__name__} has no attribute or parameter {name!r}")
+
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
                 f"bidirectional={self.bidirectional}, batch_first={self.batch_first}, "
@@ -126,6 +135,8 @@ class Recurrent(Module):
         name = type(self).__name__
         n = len(self.cells)
         out = []
+        if isinstance(state, list):
+            state = tuple(state)
         if state is not None:
             given = _elements(state)
             template = _elements(self.cells[0].init_state(batch))
