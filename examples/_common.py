@@ -110,3 +110,16 @@ def reached(what: str, value: str, target: str, ok: bool) -> str:
     line = f"{what} {value} (target {target}): {'reached' if ok else 'NOT reached'}"
     print(line)
     return line
+
+
+def render(picture: Any, out: Path, name: str) -> Path | None:
+    """Write a ``microgradrnn.viz`` picture as ``out/name`` (format from the extension)."""
+    from microgradrnn import viz
+
+    try:
+        path = viz.render(picture, str(out_path(out, name)))
+    except viz.EngineError as err:  # no Graphviz engine at all: say so, carry on
+        print(f"no picture {name}: {err}")
+        return None
+    print(f"wrote {path}")
+    return path
