@@ -112,6 +112,30 @@ def reached(what: str, value: str, target: str, ok: bool) -> str:
     return line
 
 
+def per_step_loss(
+    out: Any, head: Callable, targets: Any, loss_fn: Callable
+) -> tuple[Any, list[Any]]:
+    """L = sum_t L_t, with y_t = head(h_t) and L_t = loss_fn(y_t, targets[t-1]) tagged per step.
+
+    out: the sequence layer's output (T, B, H). Tags y_t and L_t with ``t`` and their role,
+    as user code should (docs/contracts.md), so the renderer can place them. Returns
+    (L, [L_1, ..., L_T]).
+    """
+    from microgradrnn import tags
+
+    losses = []
+    for t in range(1, len(out) + 1):
+        with tags(t=t, role="y"):
+            y_t = head(out[t - 1])
+        with tags(t=t, role="loss"):
+            losses.append(loss_fn(y_t, targets[t - 1]))
+    with tags(role="loss"):
+        total = losses[0]
+        for L_t in losses[1:]:
+            total = total + L_t
+    return total, losses
+
+
 def render(picture: Any, out: Path, name: str) -> Path | None:
     """Write a ``microgradrnn.viz`` picture as ``out/name`` (format from the extension)."""
     from microgradrnn import viz

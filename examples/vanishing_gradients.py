@@ -29,7 +29,7 @@ from __future__ import annotations
 
 # isort: off
 # _common comes first: it configures numpy before numpy loads.
-from _common import Timer, parse_args, pyplot, reached, render, save_figure
+from _common import Timer, parse_args, per_step_loss, pyplot, reached, render, save_figure
 # isort: on
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from microgradrnn import Tensor, gradient_flow, nn, tags, viz
+from microgradrnn import Tensor, gradient_flow, nn, viz
 from microgradrnn import functional as F
-from microgradrnn.engine import linear, toposort
+from microgradrnn.engine import toposort
 
 INPUTS, HIDDEN, BATCH = 4, 32, 16
 MAX_SLOPE = {"sigmoid": 0.25, "tanh": 1.0}  # max f'(z), reached at z = 0
@@ -63,7 +63,7 @@ class CentredCell(nn.Module):
         return Tensor(np.full((batch_size, len(self.weight_hh)), self.rest))
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        z = linear(x, self.weight_ih) + linear(h, self.weight_hh, self.bias)
+        z = F.linear(x, self.weight_ih) + F.linear(h, self.weight_hh, self.bias)
         h = z.sigmoid() if self.f == "sigmoid" else z.tanh()
         return h, h
 
@@ -101,20 +101,9 @@ def cases(rng: np.random.Generator) -> list[Case]:
 
 
 def unroll(layer: nn.Module, x: np.ndarray, targets: np.ndarray) -> tuple[Tensor, list[Tensor]]:
-    """Run the layer, tag a head and a loss per step as user code does; return L, [L_t]."""
-    head = nn.Linear(HIDDEN, 1, rng=0)
+    """Run the layer; a linear head and a squared error per step. Returns L, [L_t]."""
     out, _ = layer(x)
-    losses = []
-    for t in range(1, len(x) + 1):
-        with tags(t=t, role="y"):
-            y_t = head(out[t - 1])
-        with tags(t=t, role="loss"):
-            losses.append(F.mse_loss(y_t, targets[t - 1]))
-    with tags(role="loss"):
-        total = losses[0]
-        for L_t in losses[1:]:
-            total = total + L_t
-    return total, losses
+    return per_step_loss(out, nn.Linear(HIDDEN, 1, rng=0), targets, F.mse_loss)
 
 
 def hidden_states(root: Tensor, T: int) -> list[Tensor]:
