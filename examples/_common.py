@@ -129,11 +129,18 @@ def per_step_loss(
             y_t = head(out[t - 1])
         with tags(t=t, role="loss"):
             losses.append(loss_fn(y_t, targets[t - 1]))
+    return total_loss(losses), losses
+
+
+def total_loss(losses: Sequence[Any]) -> Any:
+    """L = L_1 + ... + L_T, tagged role "loss": the root the renderer draws from."""
+    from microgradrnn import tags
+
     with tags(role="loss"):
         total = losses[0]
         for L_t in losses[1:]:
             total = total + L_t
-    return total, losses
+    return total
 
 
 def render(picture: Any, out: Path, name: str) -> Path | None:
