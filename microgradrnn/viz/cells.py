@@ -385,8 +385,6 @@ def _edge_line(d: _Drawn, nodes: list, heads: set[int], largest: float, arrows: 
         a["dir"] = "back"
     if row_of.get(tail) is not None and row_of.get(tail) == row_of.get(head):
         a["tailport"], a["headport"] = "e", "w"
-        if "label" in a:  # a label node would bend the flat edge; xlabels do not
-            a["xlabel"] = a.pop("label")
     elif skips:  # x_t -> h_t past c_t: let the column chain place the rows
         a["constraint"] = "false"
     return dot.edge(tail, head, a)

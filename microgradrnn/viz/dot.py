@@ -52,6 +52,8 @@ def html(text: Any, max_len: int | None = 60) -> str:
     cannot stretch the picture.
     """
     s = _clean(text)
+    if not s.strip():
+        return " "  # graphviz rejects empty <b></b> and <font></font>
     if max_len is not None and len(s) > max_len:
         s = s[: max_len - 1] + "…"
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -176,6 +176,8 @@ def _slot_key(node: Tensor, is_root: bool) -> tuple | None:
     if role is None or role == "output":
         return ("root", None, None, None) if is_root else None
     t, layer = tags.get("t"), tags.get("layer")
+    if role in ("x", "y", "loss"):  # one x_t, y_t, L_t per step, whichever direction
+        return (str(role), t if isinstance(t, int) else None, None, None)
     return (str(role), t if isinstance(t, int) else None,
             layer if isinstance(layer, int) else None, tags.get("direction"))
 
