@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     split = len(ids) * 9 // 10
     train_ids, held_ids = ids[:split], ids[split:]
     entropy = vocab.unigram_entropy(train_ids)
-    hidden, updates = (48, 120) if args.fast else (96, 600)
+    hidden, updates = (48, 160) if args.fast else (96, 1000)
     data = streams(train_ids, BATCH)
     chunks = max(1, (len(data) - 1) // K)
     print(f"char-rnn: {len(text):,} characters of microgradrnn's source, {len(vocab)} "
