@@ -107,9 +107,7 @@ class Timer:
 
 def reached(what: str, value: str, target: str, ok: bool) -> str:
     """The closing line of an example, e.g. ``test MSE 3.1e-03 (target < 1e-2): reached``."""
-    line = f"{what} {value} (target {target}): {'reached' if ok else 'NOT reached'}"
-    print(line)
-    return line
+    return f"{what} {value} (target {target}): {'reached' if ok else 'NOT reached'}"
 
 
 def per_step_loss(

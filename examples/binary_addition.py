@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print(f"training loss {losses[0]:.3g} -> {np.mean(losses[-10:]):.3g} in {timer.seconds:.1f} s")
     line = reached(f"accuracy on {TEST_PAIRS} held-out pairs", f"{accuracy:.1%}", "100%",
                    accuracy == 1.0)
+    print(line)
     return {"accuracy": accuracy, "first_loss": losses[0],
             "final_loss": float(np.mean(losses[-10:])), "seconds": timer.seconds,
             "summary": line}

@@ -154,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     plot(losses, entropy, args.out)
     line = reached("training loss", f"{final:.3f} nats/char",
                    f"< unigram entropy {entropy:.3f} - {MARGIN}", final < entropy - MARGIN)
+    print(line)
     return {"final_loss": final, "held_out_loss": held, "first_loss": losses[0],
             "unigram_entropy": entropy, "margin": MARGIN, "samples": samples,
             "seconds": timer.seconds, "summary": line}

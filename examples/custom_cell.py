@@ -20,12 +20,12 @@ from __future__ import annotations
 
 # isort: off
 # _common comes first: it configures numpy before numpy loads.
-from _common import Timer, parse_args, per_step_loss, reached, render
+from _common import parse_args, per_step_loss, render
 # isort: on
 from collections.abc import Sequence
 
 import numpy as np
-from sine_to_cosine import TARGET, WARMUP, fit, test_mse
+from sine_to_cosine import fit_and_test
 
 from microgradrnn import Tensor, gradcheck, nn, viz
 from microgradrnn import functional as F
@@ -93,23 +93,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print(f"gradcheck of the MGU cell through 3 steps (float64, every parameter element): "
           f"{'passed' if ok else 'FAILED'}")
     print(f"training it on sine -> cosine: hidden 16, {steps} Adam steps")
-    with Timer() as timer:
-        head, losses = fit(layer, steps, args.seed)
-        mse, _ = test_mse(layer, head, seed=10_000 + args.seed)
-    print(f"training loss {losses[0]:.3g} -> {np.mean(losses[-10:]):.3g} in "
-          f"{timer.seconds:.1f} s")
-
+    head, result = fit_and_test(layer, steps, args.seed, "MGU")
     for T, view, name in ((4, viz.draw_cells, "cells"), (2, viz.draw_ops, "ops")):
         x, y = sine_to_cosine(1, T, seed=args.seed)
         L, _ = per_step_loss(layer(x)[0], head, y, F.mse_loss)
         L.backward(record_flow=True)  # the flow the picture draws
         render(view(L, title=f"MGU cell, {T} steps, {name} view: the gradient of L"),
                args.out, f"custom_cell_{name}.svg")
-    line = reached(f"MGU test MSE (steps {WARMUP + 1}..)", f"{mse:.2g}", f"< {TARGET:g}",
-                   mse < TARGET)
-    return {"gradcheck": ok, "test_mse": mse, "first_loss": losses[0],
-            "final_loss": float(np.mean(losses[-10:])), "seconds": timer.seconds,
-            "summary": line}
+    print(result["summary"])
+    return {**result, "gradcheck": ok}
 
 
 if __name__ == "__main__":

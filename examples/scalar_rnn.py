@@ -106,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
            args.out, "scalar_rnn_ops.svg")
     factor = losses[0] / final
     line = reached("loss fell", f"{factor:.1f} times", f">= {FACTOR:g}", factor >= FACTOR)
+    print(line)
     return {"first_loss": losses[0], "final_loss": final, "factor": factor,
             "seconds": timer.seconds, "summary": line}
 

@@ -87,24 +87,31 @@ def plot(layer: nn.Module, head: nn.Module, out: Any, seed: int) -> None:
     save_figure(fig, out, "sine_to_cosine.png")
 
 
+def fit_and_test(layer: nn.Module, steps: int, seed: int, name: str) -> tuple[nn.Linear, dict]:
+    """Train ``layer`` and a head, test them; return the head and the numbers reached."""
+    with Timer() as timer:
+        head, losses = fit(layer, steps, seed)
+        mse, mse_all = test_mse(layer, head, seed=10_000 + seed)
+    print(f"training loss {losses[0]:.3g} -> {np.mean(losses[-10:]):.3g} in "
+          f"{timer.seconds:.1f} s; test MSE over all {STEPS} steps {mse_all:.3g}")
+    line = reached(f"{name} test MSE (steps {WARMUP + 1}..{STEPS})", f"{mse:.2g}",
+                   f"< {TARGET:g}", mse < TARGET)
+    return head, {"test_mse": mse, "test_mse_all": mse_all, "first_loss": losses[0],
+                  "final_loss": float(np.mean(losses[-10:])), "seconds": timer.seconds,
+                  "summary": line}
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     """Train, test, plot; return {"test_mse", "test_mse_all", "first_loss", ...}."""
     args = parse_args(__doc__, argv)
     steps = 400 if args.fast else 1000
     print(f"sine -> cosine: tanh RNN, hidden 16, {steps} Adam steps, batches of 32 "
           f"sequences of {STEPS} steps")
-    with Timer() as timer:
-        layer = nn.RNN(1, 16, rng=args.seed)
-        head, losses = fit(layer, steps, args.seed)
-        mse, mse_all = test_mse(layer, head, seed=10_000 + args.seed)
+    layer = nn.RNN(1, 16, rng=args.seed)
+    head, result = fit_and_test(layer, steps, args.seed, "RNN")
     plot(layer, head, args.out, seed=10_000 + args.seed)
-    print(f"training loss {losses[0]:.3g} -> {np.mean(losses[-10:]):.3g} in "
-          f"{timer.seconds:.1f} s; test MSE over all {STEPS} steps {mse_all:.3g}")
-    line = reached(f"test MSE (steps {WARMUP + 1}..{STEPS})", f"{mse:.2g}", f"< {TARGET:g}",
-                   mse < TARGET)
-    return {"test_mse": mse, "test_mse_all": mse_all, "first_loss": losses[0],
-            "final_loss": float(np.mean(losses[-10:])), "seconds": timer.seconds,
-            "summary": line}
+    print(result["summary"])
+    return result
 
 
 if __name__ == "__main__":

@@ -212,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ok = all(rates[n] <= b * (1 + 1e-9) for n, b in bound_of.items() if b is not None)
     line = reached("per-step factor, measured vs bound", "all within the bound" if ok else
                    "a bound is broken", "<= ||W_hh|| max f' for every f and c", ok)
+    print(line)
     return {"rates": rates, "bounds": bound_of, "T": T,
             "maps": dict(zip(names, maps, strict=True)), "seconds": timer.seconds,
             "summary": line}
