@@ -130,7 +130,7 @@ def print_table(names: list[str], bounds: list[float | None], maps: list[np.ndar
     T = len(maps[0])
     distances = sorted({d for d in (1, 5, 10, T - 1) if d < T})
     print(f"\n||dL_T/dh_t|| / ||dL_T/dh_T||, T = {T}: measured [bound (||W_hh|| max f')^(T-t)]")
-    head = "".join(f"{'T-t = ' + str(d):>21s}" for d in distances)
+    head = "".join(f"{'T-t = ' + str(d):>20s}" for d in distances)
     print(f"{'network':22s}{'per step':>16s}{head}")
     for name, bound, M in zip(names, bounds, maps, strict=True):
         last = M[-1] / M[-1, -1]
