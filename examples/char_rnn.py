@@ -24,6 +24,7 @@ from __future__ import annotations
 # _common comes first: it configures numpy before numpy loads.
 from _common import Timer, parse_args, pyplot, reached, save_figure, train
 # isort: on
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -120,15 +121,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
     model = CharLSTM(len(vocab), 32, hidden, rng)
     params = model.parameters()
     opt = optim.Adam(params, lr=0.01)
+    starts = itertools.cycle(range(0, chunks * K, K))  # chunk after chunk, pass after pass
     state: object = None
 
     def step() -> float:
         nonlocal state
-        n = len(losses_so_far)
-        if n % chunks == 0:
-            state = None  # a new pass over the text starts from zeros
-        s = (n % chunks) * K
-        chunk = data[s: s + K + 1]
+        s = next(starts)
+        if s == 0:
+            state = None  # each pass over the text starts from zeros
+        chunk = data[s: s + K + 1]  # K inputs and, shifted by one, their K targets
         logits, state = model(chunk[:-1], state)
         loss = F.cross_entropy(logits, chunk[1:])
         opt.zero_grad()
@@ -136,10 +137,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         optim.clip_grad_norm_(params, CLIP)
         opt.step()
         state = nn.detach_state(state)  # the cut: carry the values, not the graph
-        losses_so_far.append(loss.item())
-        return losses_so_far[-1]
+        return loss.item()
 
-    losses_so_far: list[float] = []
     with Timer() as timer:
         losses = train(step, updates, "char-rnn")
     final = float(np.mean(losses[-20:]))

@@ -36,12 +36,11 @@ class MGUCell(nn.Module):
     """Minimal gated unit. x_t: (B, input_size), state h: (B, hidden_size) -> (h_t, h_t)."""
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator) -> None:
-        u = lambda *shape: nn.Parameter(nn.init.uniform(shape, hidden_size ** -0.5, rng))
-        self.hidden_size = hidden_size
-        self.weight_f, self.recur_f, self.bias_f = u(hidden_size, input_size), \
-            u(hidden_size, hidden_size), u(hidden_size)
-        self.weight_n, self.recur_n, self.bias_n = u(hidden_size, input_size), \
-            u(hidden_size, hidden_size), u(hidden_size)
+        H, n_in = hidden_size, input_size
+        u = lambda *shape: nn.Parameter(nn.init.uniform(shape, H ** -0.5, rng))
+        self.hidden_size = H
+        self.weight_f, self.recur_f, self.bias_f = u(H, n_in), u(H, H), u(H)  # the gate
+        self.weight_n, self.recur_n, self.bias_n = u(H, n_in), u(H, H), u(H)  # the new state
 
     def init_state(self, batch_size: int) -> Tensor:
         return Tensor(np.zeros((batch_size, self.hidden_size)))
