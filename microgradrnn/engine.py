@@ -266,6 +266,13 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __bool__(self) -> bool:
+        """Truth of a one-element tensor (numpy's rule); larger tensors are ambiguous."""
+        if self.size != 1:
+            raise ValueError(f"bool: a tensor of shape {self.shape} is ambiguous as a truth "
+                             "value; use (t > 0).any() or .all()")
+        return bool(np.asarray(self._data).reshape(()))
+
     def numpy(self) -> np.ndarray:
         """A copy of the data as a numpy array."""
         return np.array(self._data)

@@ -216,3 +216,12 @@ def test_mlp_trains_like_micrograd():
 def test_value_rejects_non_numbers():
     with pytest.raises(TypeError, match="Value: expected a real number"):
         Value("3")
+
+
+def test_truth_value_follows_the_number():
+    from microgradrnn import Tensor
+
+    assert not Value(0.0) and Value(-2.0)
+    assert Tensor([3.0]) and not Tensor(0.0)
+    with pytest.raises(ValueError, match="bool: a tensor of shape \\(2,\\) is ambiguous"):
+        bool(Tensor([1.0, 2.0]))

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..engine import Tensor
 from . import dot, style
-from .graph import Graph, get_flow, is_param, norm, walk
+from .graph import Graph, get_flow, head_params, is_param, norm, walk
 from .names import state_name, weight_name
 from .picture import Picture, make
 
@@ -48,6 +48,7 @@ def _build(graph: Graph, fl: Any, arrows: str, title: str | None,
     nodes = graph.nodes
     tagged = any("t" in n.tags for n in nodes)
     users = _steps_of_users(graph)
+    heads = head_params(graph)
     hidden = {k for k, ts in users.items() if tagged and len(ts) > 1}
     layers = len({n.tags.get("layer") for n in nodes if n.tags.get("layer") is not None})
     scalar = all(isinstance(n.data, float) for n in nodes)
@@ -79,7 +80,7 @@ def _build(graph: Graph, fl: Any, arrows: str, title: str | None,
             stmts.setdefault(key, []).extend(_micrograd(nid, node, fl))
         else:
             stmts.setdefault(key, []).append(
-                dot.node(nid, _tensor_attrs(node, graph, hidden, fl, layers)))
+                dot.node(nid, _tensor_attrs(node, graph, hidden, fl, layers, heads)))
     steps = sorted({k[0] for k in stmts if k[0] is not None})
     anchors = []
     for t in steps:
@@ -170,13 +171,14 @@ def _micrograd(nid: str, node: Tensor, fl: Any) -> list[str]:
 
 
 def _tensor_attrs(node: Tensor, graph: Graph, hidden: set[int], fl: Any,
-                  layers: int) -> dict:
+                  layers: int, heads: set[int]) -> dict:
     role = node.tags.get("role")
     title = dot.html(node.op or ("param" if is_param(node) else "leaf"), 30)
     if role and role != "output":
         title = state_name(role, node.tags.get("t"), node.tags.get("layer"),
                            node.tags.get("direction"), layers) + " = " + title
-    ws = [weight_name(p.label) for p in node.parents if graph.index[p] in hidden]
+    ws = [weight_name(p.label, graph.index[p] in heads) for p in node.parents
+          if graph.index[p] in hidden]
     if ws:
         title += " · " + " ".join(ws)
     body = f"<b>{title}</b>"
