@@ -1,13 +1,14 @@
 """What every example shares: its command line, the optional plots, pictures, the report.
 
 Not part of the library: a helper for the scripts in ``examples/``. Each example is run as
-``python examples/<name>.py [--fast] [--seed N] [--out DIR]`` and has ``main(argv) -> dict``
-returning the numbers it reached (the tests call it in-process).
+``python examples/<name>.py [--fast] [--seed N] [--out DIR] [--force]`` and has
+``main(argv) -> dict`` returning the numbers it reached (the tests call it in-process).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+from microgradrnn.outfiles import check_targets, marked  # noqa: E402
 from microgradrnn.progress import Progress  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
@@ -28,11 +30,13 @@ PLOTS_MISSING = "matplotlib is not installed: no plots (pip install 'microgradrn
 
 
 def parse_args(
-    doc: str | None, argv: Sequence[str] | None, add: Callable | None = None
+    doc: str | None, argv: Sequence[str] | None, outputs: Sequence[str] = ()
 ) -> argparse.Namespace:
-    """--fast, --seed and --out, plus whatever ``add(parser)`` declares.
+    """--fast, --seed, --out and --force; the description is the docstring's first paragraph.
 
-    The description is the first paragraph of the example's docstring.
+    ``outputs`` are the files the example will write into --out. One that exists and was
+    not written by microgradrnn stops the example before it starts (unless --force), so
+    a user's file is never overwritten silently.
     """
     summary = (doc or "").strip().split("\n\n")[0]
     parser = argparse.ArgumentParser(description=summary)
@@ -41,15 +45,23 @@ def parse_args(
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"folder for pictures and plots (default {DEFAULT_OUT})")
-    if add is not None:
-        add(parser)
-    return parser.parse_args(argv)
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite files in --out that microgradrnn did not write")
+    args = parser.parse_args(argv)
+    try:
+        check_targets([args.out / name for name in outputs], args.force, who="example")
+    except FileExistsError as err:
+        parser.error(str(err))
+    return args
 
 
-def out_path(out: Path, name: str) -> Path:
-    """``out / name``, creating the folder. Examples only write files they name themselves."""
+def write(out: Path, name: str, data: bytes) -> Path:
+    """Write ``out/name`` (creating the folder), marked as microgradrnn's; say so."""
     out.mkdir(parents=True, exist_ok=True)
-    return out / name
+    path = out / name
+    path.write_bytes(marked(data, path.suffix.lstrip("."), "example"))
+    print(f"wrote {path}")
+    return path
 
 
 def pyplot() -> Any:
@@ -65,12 +77,11 @@ def pyplot() -> Any:
 
 
 def save_figure(fig: Any, out: Path, name: str) -> Path:
-    """Save a matplotlib figure as ``out/name``, close it, and say where it went."""
-    path = out_path(out, name)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    """Save a matplotlib figure as the PNG ``out/name`` and close it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     pyplot().close(fig)
-    print(f"wrote {path}")
-    return path
+    return write(out, name, buffer.getvalue())
 
 
 def train(
@@ -153,9 +164,8 @@ def render(picture: Any, out: Path, name: str) -> Path | None:
     from microgradrnn import viz
 
     try:
-        path = viz.render(picture, str(out_path(out, name)))
+        data = picture.pipe(Path(name).suffix.lstrip("."))
     except viz.EngineError as err:  # no Graphviz engine at all: say so, carry on
         print(f"no picture {name}: {err}")
         return None
-    print(f"wrote {path}")
-    return path
+    return write(out, name, data)

@@ -35,6 +35,7 @@ from microgradrnn import functional as F
 from microgradrnn.data import CharVocab, source_corpus
 
 BATCH, K, CLIP = 16, 32, 1.0  # parallel streams, truncation length, max gradient norm
+OUTPUTS = ("char_rnn_loss.png",)  # what it writes into --out
 MARGIN = 0.5  # nats: the loss must end at least this far below the unigram entropy
 
 
@@ -96,12 +97,12 @@ def plot(losses: list[float], entropy: float, out: Path) -> None:
     ax.set_xlabel("update")
     ax.set_ylabel("nats per character")
     ax.legend()
-    save_figure(fig, out, "char_rnn_loss.png")
+    save_figure(fig, out, OUTPUTS[0])
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
     """Train, report losses against the unigram entropy, sample; return the numbers."""
-    args = parse_args(__doc__, argv)
+    args = parse_args(__doc__, argv, OUTPUTS)
     rng = np.random.default_rng(args.seed)
     text = source_corpus()
     vocab = CharVocab(text)

@@ -31,6 +31,8 @@ from microgradrnn import Tensor, gradcheck, nn, viz
 from microgradrnn import functional as F
 from microgradrnn.data import sine_to_cosine
 
+OUTPUTS = ("custom_cell_cells.svg", "custom_cell_ops.svg")  # what it writes into --out
+
 
 class MGUCell(nn.Module):
     """Minimal gated unit. x_t: (B, input_size), state h: (B, hidden_size) -> (h_t, h_t)."""
@@ -85,7 +87,7 @@ def check_gradients(cell: MGUCell, seed: int, steps: int = 3) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     """Gradcheck, train on sine -> cosine, draw; return {"gradcheck", "test_mse", ...}."""
-    args = parse_args(__doc__, argv)
+    args = parse_args(__doc__, argv, OUTPUTS)
     steps = 200 if args.fast else 800
     layer = mgu(1, 16, args.seed)
     ok = check_gradients(layer.cells[0], args.seed)
@@ -93,12 +95,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
           f"{'passed' if ok else 'FAILED'}")
     print(f"training it on sine -> cosine: hidden 16, {steps} Adam steps")
     head, result = fit_and_test(layer, steps, args.seed, "MGU")
-    for T, view, name in ((4, viz.draw_cells, "cells"), (2, viz.draw_ops, "ops")):
+    for T, view, name, file in ((4, viz.draw_cells, "cells", OUTPUTS[0]),
+                                (2, viz.draw_ops, "ops", OUTPUTS[1])):
         x, y = sine_to_cosine(1, T, seed=args.seed)
         L, _ = per_step_loss(layer(x)[0], head, y, F.mse_loss)
         L.backward(record_flow=True)  # the flow the picture draws
         render(view(L, title=f"MGU cell, {T} steps, {name} view: the gradient of L"),
-               args.out, f"custom_cell_{name}.svg")
+               args.out, file)
     print(result["summary"])
     return {**result, "gradcheck": ok}
 

@@ -29,6 +29,7 @@ import numpy as np
 from microgradrnn import Value, tags, viz
 
 STEPS, UNITS = 3, 2
+OUTPUTS = ("scalar_rnn_ops.svg",)  # what it writes into --out
 FACTOR = 20.0  # the loss must fall at least this many times
 
 
@@ -73,7 +74,7 @@ class ScalarRNN:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     """Train by gradient descent, draw one sequence; return {"first_loss", "final_loss"}."""
-    args = parse_args(__doc__, argv)
+    args = parse_args(__doc__, argv, OUTPUTS)
     rng = np.random.default_rng(args.seed)
     data = rng.uniform(-1, 1, size=(16, STEPS)).tolist()
     model = ScalarRNN(rng)
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print(f"one sequence x = {[round(x, 2) for x in xs]}: L = {L.data:.4f}; "
           f"dL/dw_hh = {[[round(w.grad, 4) for w in row] for row in model.w_hh]}")
     render(viz.draw_ops(L, title=f"a 2-unit RNN of Values, {STEPS} steps: data and grad"),
-           args.out, "scalar_rnn_ops.svg")
+           args.out, OUTPUTS[0])
     factor = losses[0] / final
     line = reached("loss fell", f"{factor:.1f} times", f">= {FACTOR:g}", factor >= FACTOR)
     print(line)

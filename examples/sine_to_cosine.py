@@ -29,6 +29,7 @@ from microgradrnn import functional as F
 from microgradrnn.data import sine_to_cosine
 
 TARGET = 1e-2  # the test MSE this example promises
+OUTPUTS = ("sine_to_cosine.png",)  # what it writes into --out
 WARMUP = 2  # steps not scored: at t = 1 the sign of cos is unknowable
 STEPS = 40  # sequence length
 
@@ -84,7 +85,7 @@ def plot(layer: nn.Module, head: nn.Module, out: Any, seed: int) -> None:
         ax.set_xlabel("t")
     axes[0].legend(fontsize=8)
     fig.suptitle("sine -> cosine: test sequences")
-    save_figure(fig, out, "sine_to_cosine.png")
+    save_figure(fig, out, OUTPUTS[0])
 
 
 def fit_and_test(layer: nn.Module, steps: int, seed: int, name: str) -> tuple[nn.Linear, dict]:
@@ -103,7 +104,7 @@ def fit_and_test(layer: nn.Module, steps: int, seed: int, name: str) -> tuple[nn
 
 def main(argv: Sequence[str] | None = None) -> dict:
     """Train, test, plot; return {"test_mse", "test_mse_all", "first_loss", ...}."""
-    args = parse_args(__doc__, argv)
+    args = parse_args(__doc__, argv, OUTPUTS)
     steps = 400 if args.fast else 1000
     print(f"sine -> cosine: tanh RNN, hidden 16, {steps} Adam steps, batches of 32 "
           f"sequences of {STEPS} steps")

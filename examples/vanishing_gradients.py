@@ -42,6 +42,9 @@ from microgradrnn import functional as F
 from microgradrnn.engine import toposort
 
 INPUTS, HIDDEN, BATCH = 4, 32, 16
+OUTPUTS = (  # what it writes into --out
+    "vanishing_gradients_map.png", "vanishing_gradients_decay.png",
+    "vanishing_gradients_sigmoid_cells.svg", "vanishing_gradients_lstm_cells.svg")
 MAX_SLOPE = {"sigmoid": 0.25, "tanh": 1.0}  # max f'(z), reached at z = 0
 
 
@@ -164,7 +167,7 @@ def plot(names: list[str], bounds: list[float | None], maps: list[np.ndarray], o
         ax.set_ylabel("t (the loss L_t)")
     fig.colorbar(im, ax=axes, shrink=0.8, extend="both", label="||dL_t / dh_k||")
     fig.suptitle("How far back each loss term reaches: ||dL_t/dh_k|| (log scale)")
-    save_figure(fig, out, "vanishing_gradients_map.png")
+    save_figure(fig, out, OUTPUTS[0])
 
     fig, ax = plt.subplots(figsize=(8, 5))
     d = np.arange(T)
@@ -178,12 +181,12 @@ def plot(names: list[str], bounds: list[float | None], maps: list[np.ndarray], o
     ax.set_ylabel("||dL_T/dh_t|| / ||dL_T/dh_T||")
     ax.set_title("measured (solid) and the bound (||W_hh|| max f')^(T-t) (dotted)")
     ax.legend(fontsize=8, ncol=2)
-    save_figure(fig, out, "vanishing_gradients_decay.png")
+    save_figure(fig, out, OUTPUTS[1])
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
     """Measure, print, plot and draw; return {"rates": {name: per-step factor}, ...}."""
-    args = parse_args(__doc__, argv)
+    args = parse_args(__doc__, argv, OUTPUTS)
     T = 12 if args.fast else 30
     rng = np.random.default_rng(args.seed)
     x = rng.standard_normal((T, BATCH, INPUTS))
@@ -200,8 +203,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print_table(names, bounds, maps)
     print(f"measured in {timer.seconds:.1f} s")
     plot(names, bounds, maps, args.out)
-    for name, file in ((names[0], "vanishing_gradients_sigmoid_cells.svg"),
-                       (names[-2], "vanishing_gradients_lstm_cells.svg")):
+    for name, file in ((names[0], OUTPUTS[2]), (names[-2], OUTPUTS[3])):
         L, L_T = roots[name]
         picture = viz.draw_cells(L, flow=gradient_flow(L_T), fold=True, arrows="gradient",
                                  title=f"{' '.join(name.split())}: the flow of L_{T} alone")

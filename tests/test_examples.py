@@ -110,3 +110,17 @@ def test_examples_run_without_matplotlib(
     assert "microgradrnn[plots]" in capsys.readouterr().out
     assert r["rates"]  # the measurement ran all the same
     assert not any(p.suffix == ".png" for p in tmp_path.iterdir())
+
+
+def test_examples_never_overwrite_a_users_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    mine = tmp_path / "scalar_rnn_ops.svg"
+    mine.write_text("my own drawing")
+    with pytest.raises(SystemExit):  # refused before any work, with a one-line reason
+        example("scalar_rnn").main(["--fast", "--out", str(tmp_path)])
+    assert "--force" in capsys.readouterr().err
+    assert mine.read_text() == "my own drawing"
+    mine.unlink()
+    run("scalar_rnn", tmp_path)
+    run("scalar_rnn", tmp_path)  # its own file, marked as microgradrnn's, may be replaced
