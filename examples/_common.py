@@ -22,6 +22,7 @@ from typing import Any
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+from microgradrnn import tags, viz  # noqa: E402
 from microgradrnn.outfiles import check_targets, marked  # noqa: E402
 from microgradrnn.progress import Progress  # noqa: E402
 
@@ -137,8 +138,6 @@ def per_step_loss(
     as user code should (docs/contracts.md), so the renderer can place them. Returns
     (L, [L_1, ..., L_T]).
     """
-    from microgradrnn import tags
-
     losses = []
     for t in range(1, len(out) + 1):
         with tags(t=t, role="y"):
@@ -150,19 +149,16 @@ def per_step_loss(
 
 def total_loss(losses: Sequence[Any]) -> Any:
     """L = L_1 + ... + L_T, tagged role "loss": the root the renderer draws from."""
-    from microgradrnn import tags
-
     with tags(role="loss"):
         total = losses[0]
         for L_t in losses[1:]:
             total = total + L_t
+    total.label = "L"
     return total
 
 
 def render(picture: Any, out: Path, name: str) -> Path | None:
     """Write a ``microgradrnn.viz`` picture as ``out/name`` (format from the extension)."""
-    from microgradrnn import viz
-
     try:
         data = picture.pipe(Path(name).suffix.lstrip("."))
     except viz.EngineError as err:  # no Graphviz engine at all: say so, carry on
