@@ -85,9 +85,9 @@ def cases(rng: np.random.Generator) -> list[Case]:
     out = []
     for f in ("sigmoid", "tanh"):
         for c in (1, 4, 8):
-            q, _ = np.linalg.qr(rng.standard_normal((HIDDEN, HIDDEN)))  # orthogonal
-            w_xh = rng.standard_normal((HIDDEN, INPUTS)) * 0.5 / np.sqrt(INPUTS)
-            layer = nn.Recurrent(lambda n, g, f=f, w=c * q, u=w_xh: CentredCell(f, w, u),
+            w_hh = nn.init.orthogonal((HIDDEN, HIDDEN), rng, gain=c)  # ||c Q|| = c exactly
+            w_xh = nn.init.normal((HIDDEN, INPUTS), 0.5 / np.sqrt(INPUTS), rng)
+            layer = nn.Recurrent(lambda n, g, f=f, w=w_hh, u=w_xh: CentredCell(f, w, u),
                                  INPUTS)
             out.append(Case(f"{f:7s} ||W_hh||={c}", layer, c * MAX_SLOPE[f]))
     for forget_bias in (None, 2.0):
