@@ -101,8 +101,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     for p in params:
         p.grad = 0.0
     L.backward(record_flow=True)
-    print(f"one sequence x = {[round(x, 2) for x in xs]}: L = {L.data:.4f}; "
-          f"dL/dw_hh = {[[round(w.grad, 4) for w in row] for row in model.w_hh]}")
+    print(f"one sequence, x = {[round(x, 2) for x in xs]}: L = {L.data:.4f}. "
+          "Each weight is used at every step; its grad is the sum over the steps:")
+    for p in params:
+        print(f"  {p.label:11s} data {p.data:+.4f}   grad {p.grad:+.6f}")
     render(viz.draw_ops(L, title=f"a 2-unit RNN of Values, {STEPS} steps: data and grad"),
            args.out, OUTPUTS[0])
     factor = losses[0] / final
