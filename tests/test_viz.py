@@ -229,3 +229,34 @@ def test_head_weight_named_by_role_y(cell):
     assert len(re.findall(r"Wₕᵧ  \d", src)) == 3  # on each h_t -> y_t edge, with its flow
     assert "gate₁" not in src  # the cells' internal role="gate" ops are contracted away
     assert "Wₕᵧ" in draw_ops(_real(cell, steps=2)).source
+
+
+def _ranks(src):
+    return [r.split("; ") for r in re.findall(r"\{rank=same; ([^}]*)\}", src)]
+
+
+def test_ops_structure_rnn_rows_flat():
+    src = draw_ops(_real("rnn", layers=2, steps=3)).source
+    assert len(re.findall(r"subgraph cluster_t\d+ \{", src)) == 4  # t = 0..3
+    # each layer's chain W_hh h_t-1 + b -> add -> tanh = h_t, for every step (and h_0),
+    # is one rank=same group: 1 + 3 * 3 nodes per layer
+    rows = [r for r in _ranks(src) if len(r) == 10]
+    assert len(rows) == 2
+    # temporal edges flat, east to west, coloured; parameters are not nodes
+    temporal = re.findall(r'-> n\d+ \[color="%s"[^]]*\]' % style.COLOR[style.TEMPORAL], src)
+    assert len(temporal) == 6 and all('tailport="e", headport="w"' in e for e in temporal)
+    assert "Wₕₕ⁽¹⁾ h₂⁽¹⁾ + bₕₕ⁽¹⁾" in src and "h₃⁽²⁾ = tanh" in src
+    assert not re.search(r"\bweight\b(?!s)", src) and "temporal" in src and "inside a cell" in src
+
+
+def test_ops_lstm_and_fold():
+    src = draw_ops(_real("lstm", steps=3)).source
+    assert style.COLOR[style.CELL] in src and "c₂ = +" in src
+    assert "folded" not in src
+    src = draw_ops(_real("rnn", layers=2, steps=8)).source  # folds above 6 steps
+    assert "t = 3 … 6" in src and "<b>t = 7</b>" in src and "<b>t = 4</b>" not in src
+    folds = set(re.findall(r"\b(fold\d+_\d+) \[", src))
+    assert len(folds) == 5  # x, h^(1), h^(2), y/L, sum
+    flat = [r for r in _ranks(src) if any(f in r for f in folds)]
+    assert len(flat) >= 3  # x row and both layers' rows include their fold node
+    assert "folded" not in draw_ops(_real("rnn", steps=8), fold=False).source

@@ -59,7 +59,7 @@ def _is_bwd(row: tuple) -> bool:
 
 def _columns(steps: list[int], has_init: bool, fold: bool | None, keep: int,
              fold_above: int, window: tuple[int, int] | None,
-             has_rinit: bool = False) -> list[tuple[str, int, int]]:
+             has_rinit: bool = False, who: str = "draw_cells") -> list[tuple[str, int, int]]:
     """Columns left to right as (kind, first step, last step): ("step", t, t),
     ("init", 0, 0), ("fold", a, b), and last ("rinit", T+1, T+1), the initial state of
     the backward direction of a bidirectional layer (it starts at the right end)."""
@@ -69,11 +69,11 @@ def _columns(steps: list[int], has_init: bool, fold: bool | None, keep: int,
     if window is not None:
         a, b = window
         if not (1 <= a <= b <= T):
-            raise ValueError(f"draw_cells: window {window} is not within steps 1..{T}")
+            raise ValueError(f"{who}: window {window} is not within steps 1..{T}")
         visible = set(range(a, b + 1))
     elif fold or (fold is None and T > fold_above):
         if keep < 1:
-            raise ValueError(f"draw_cells: keep must be at least 1, got {keep}")
+            raise ValueError(f"{who}: keep must be at least 1, got {keep}")
         visible = set(range(1, keep + 1)) | set(range(T - keep + 1, T + 1))
     else:
         visible = set(steps)
@@ -356,8 +356,10 @@ def _cluster_attrs(kind: str, a: int, b: int) -> list[str]:
         n = b - a + 1
         text = f"t = {a} … {b}" if n > 1 else f"t = {a}"
         return [f'label=<<b>{text}</b><br/><font point-size="9">{n} step'
-                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c", "labelloc=b",
-                'style="dashed,rounded"', 'color="#AAAAAA"']
+                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c",
+                # at the foot of the column (rankdir=BT turns t into the bottom): the
+                # edge from the fold column up to L then does not run through the label
+                "labelloc=t", 'style="dashed,rounded"', 'color="#AAAAAA"']
     return [f"label=<<b>t = {a}</b>>", "labeljust=c", "labelloc=b",
             'style="rounded,filled"',
             f'fillcolor="{style.CLUSTER_FILL}"', f'color="{style.CLUSTER_PEN}"']
