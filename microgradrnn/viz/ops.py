@@ -14,7 +14,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..engine import Tensor
+
 from . import dot, style
 from .cells import _cluster_attrs, _columns
 from .graph import NON_STATE_ROLES, Graph, get_flow, head_params, is_bias, is_param, norm, walk
@@ -117,10 +120,15 @@ def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
     body = f"<b>{title}</b>"
     if node.label and not is_param(node) and not title.startswith(dot.html(node.label, 20)):
         body += f"<br/>{dot.html(node.label, 30)}"
-    info = str(tuple(getattr(node.data, "shape", ())))
-    g = norm(fl.grad(node))
-    if g is not None:
-        info += f"  ‖grad‖ {dot.num(g)}"
+    if np.ndim(node.data) == 0:  # a scalar (a Value): its data and grad, as micrograd shows
+        g = fl.grad(node)
+        info = (f"data {dot.scalar(float(node.data))}  "
+                f"grad {dot.scalar(0.0 if g is None else float(g))}")
+    else:
+        info = str(tuple(getattr(node.data, "shape", ())))
+        g = norm(fl.grad(node))
+        if g is not None:
+            info += f"  ‖grad‖ {dot.num(g)}"
     body += f'<br/><font point-size="8" color="#444444">{info}</font>'
     fill, pen = style.FILL[fill_key]
     return {"label": dot.label(body), "shape": "box", "style": "rounded,filled",
