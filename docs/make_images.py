@@ -37,7 +37,7 @@ def layer_model(cell: str, layers: int, steps: int, hidden: int = 3, inputs: int
 
 
 class MGUCell(nn.Module):
-    """The minimal gated unit, written against the cell contract (docs/readme/recurrent.md):
+    """The minimal gated unit, written against the cell contract (README, "The cell contract"):
     f = sigmoid(W_f [x, h] + b_f), n = tanh(W_n [x, f*h] + b_n), h' = h + f (n - h)."""
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator) -> None:
