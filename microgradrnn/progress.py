@@ -28,8 +28,9 @@ class Progress:
                 self._bar = tqdm(total=total, desc=desc, leave=True)
 
     def __iter__(self) -> Iterator[int]:
-        for self._step in range(self.total):
-            yield self._step
+        for step in range(self.total):
+            self._step = step
+            yield step
             if self._bar is not None:
                 self._bar.update(1)
             elif self.enabled:

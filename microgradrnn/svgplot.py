@@ -27,7 +27,7 @@ def line_chart(
     left, right, top, bottom = 78, 20 + (150 if len(series) > 1 else 0), 40, 52
     pw, ph = width - left - right, height - top - bottom
     pts = {
-        name: [(float(x), float(y)) for x, y in zip(xs, ys)
+        name: [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)
                if math.isfinite(y) and (y > 0 or not logy)]
         for name, (xs, ys) in series.items()
     }
@@ -64,7 +64,7 @@ def line_chart(
     else:
         yticks = [y0 + (y1 - y0) * i / 5 for i in range(6)]
         ylab = [f"{v:.3g}" for v in yticks]
-    for v, lab in zip(yticks, ylab):
+    for v, lab in zip(yticks, ylab, strict=True):
         y = sy(v)
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" '
                    f'stroke="#e4e4e4"/>')

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from unroll import unroll
 
 from microgradrnn import Tensor, Value, tags
-from microgradrnn.viz import draw_cells, draw_ops, dot, engines, style
+from microgradrnn.viz import dot, draw_cells, draw_ops, engines, style
 from microgradrnn.viz.graph import contract, get_flow, norm, walk
 
 needs_engine = pytest.mark.skipif(
@@ -48,8 +48,8 @@ def test_cells_lstm_has_cell_state_class():
     assert style.COLOR[style.CELL] in src and "c₂" in src and "cell state" in src
     # the input road enters c_t (the gates feed c first): x_t -> c_t -> h_t is one column;
     # c and h rows are flat (temporal and cell-state edges east to west)
-    assert len(re.findall(r'color="%s"[^]]*tailport="e", headport="w"'
-                          % style.COLOR[style.CELL], src)) == 3
+    flat_cell = r'color="' + style.COLOR[style.CELL] + r'"[^]]*tailport="e", headport="w"'
+    assert len(re.findall(flat_cell, src)) == 3
     assert "constraint" not in src
 
 
@@ -78,7 +78,6 @@ def test_contracted_flows_sum_to_node_grads(cell):
 def test_edge_labels_equal_recorded_flow():
     L, _ = unroll("rnn", layers=1, steps=3)
     g = walk(L)
-    fl = get_flow(g)
     # h_2 -> h_3: the engine's contribution along the edge into the linear of step 3
     h2 = next(n for n in g.nodes if n.tags.get("role") == "h" and n.tags.get("t") == 2)
     lin = next(n for n in g.nodes if n.op == "linear" and n.parents[0] is h2
@@ -129,8 +128,9 @@ def test_bidirectional_and_custom():
     assert "t = 4</b>" in last and "reverse start" in last and "h₄⁽¹⁾′" in last
     assert src.count("reverse start") == 1
     # its edge into h_3' is temporal and flat (drawn h_3' -> h_4' with dir=back)
-    assert re.search(r'-> n\d+ \[color="%s".*dir="back", tailport="e", headport="w"'
-                     % style.COLOR[style.TEMPORAL], src)
+    temporal = style.COLOR[style.TEMPORAL]
+    assert re.search(r'-> n\d+ \[color="' + temporal + r'".*dir="back", tailport="e", '
+                     r'headport="w"', src)
     assert "other dependencies" not in src
     L, _ = unroll("custom", layers=1, steps=3)
     assert "h₃" in draw_cells(L).source
@@ -243,7 +243,7 @@ def test_ops_structure_rnn_rows_flat():
     rows = [r for r in _ranks(src) if len(r) == 10]
     assert len(rows) == 2
     # temporal edges flat, east to west, coloured; parameters are not nodes
-    temporal = re.findall(r'-> n\d+ \[color="%s"[^]]*\]' % style.COLOR[style.TEMPORAL], src)
+    temporal = re.findall(r'-> n\d+ \[color="' + style.COLOR[style.TEMPORAL] + r'"[^]]*\]', src)
     assert len(temporal) == 6 and all('tailport="e", headport="w"' in e for e in temporal)
     assert "Wₕₕ⁽¹⁾ h₂⁽¹⁾ + bₕₕ⁽¹⁾" in src and "h₃⁽²⁾ = tanh" in src
     assert not re.search(r"\bweight\b(?!s)", src) and "temporal" in src and "inside a cell" in src

@@ -71,7 +71,6 @@ def unroll(cell="rnn", layers=2, steps=4, hidden=3, inputs=2, batch=2, seed=0,
     x = Tensor(rng.normal(size=(steps, batch, inputs)), requires_grad=x_grad, label="x")
     target = rng.normal(size=(steps, batch, 1))
     dirs = ("fwd", "bwd") if bidirectional else ("fwd",)
-    per_step = {t: None for t in range(1, steps + 1)}
     below = None  # per t: the input of the current layer
     for layer in range(1, layers + 1):
         size_in = inputs if layer == 1 else hidden * len(dirs)
@@ -100,7 +99,7 @@ def unroll(cell="rnn", layers=2, steps=4, hidden=3, inputs=2, batch=2, seed=0,
                     else:
                         inp = below[t]
                     h, state = step(p, inp, state)
-                    for name, node in zip(names, state):
+                    for name, node in zip(names, state, strict=True):
                         _stamp(node, name)
                 outs.setdefault(t, {})[d] = h
         below = {}

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor
-
 from . import dot, style
 from .cells import _cluster_attrs, _columns
 from .graph import NON_STATE_ROLES, Graph, get_flow, head_params, is_bias, is_param, norm, walk
