@@ -1,0 +1,150 @@
+"""Recurrent cells: one time step. PyTorch's equations, parameter names, shapes, gate order.
+
+The cell contract (what the sequence layers need, and all they need):
+
+- a cell is a ``Module`` with ``init_state(batch_size)``, returning the state before the
+  first step: a Tensor, or a tuple of Tensors, each (batch_size, ...); the first one is h;
+- ``cell(x_t, state)`` returns ``(h_t, new_state)``; x_t: (B, input_size), h_t: (B, H);
+- optionally a class attribute ``state_names`` naming the state's elements for the
+  renderer's tags (default ``("h",)``; LSTM has ``("h", "c")``).
+
+Every cell here takes ``rng`` (a Generator or a seed) and initialises all its weights
+uniform ±1/sqrt(hidden_size), as PyTorch does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine import Tensor, linear, tags
+from . import init
+from .module import Module, Parameter
+
+__all__ = ["RNNCell", "LSTMCell", "GRUCell"]
+
+
+class _Cell(Module):
+    """Shared construction: weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,)."""
+
+    gates = 1
+    state_names: tuple[str, ...] = ("h",)
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        for what, n in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"{type(self).__name__}: {what} must be a positive int, "
+                                 f"got {n!r}")
+        g = init.as_generator(rng)
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        gh = self.gates * hidden_size
+        u = lambda *shape: Parameter(init.pytorch_default(shape, hidden_size, g))
+        self.weight_ih = u(gh, input_size)
+        self.weight_hh = u(gh, hidden_size)
+        self.bias_ih = u(gh) if bias else None
+        self.bias_hh = u(gh) if bias else None
+
+    def _zeros(self, batch_size: int) -> Tensor:
+        return Tensor(np.zeros((batch_size, self.hidden_size), dtype=self.weight_hh.dtype))
+
+    def init_state(self, batch_size: int) -> Any:
+        """Zeros: h_0 of shape (batch_size, hidden_size)."""
+        return self._zeros(batch_size)
+
+    def _check(self, x: Tensor, h: Tensor) -> None:
+        name = type(self).__name__
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(f"{name}: input of shape {x.shape}, expected "
+                             f"(batch, input_size={self.input_size})")
+        if h.shape != (x.shape[0], self.hidden_size):
+            raise ValueError(f"{name}: state of shape {h.shape}, expected "
+                             f"({x.shape[0]}, hidden_size={self.hidden_size})")
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
+
+
+class RNNCell(_Cell):
+    """h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu.
+
+    x_t: (B, input_size), state h: (B, hidden_size) -> (h_t, h_t).
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True,
+        nonlinearity: str = "tanh", rng: np.random.Generator | int | None = None,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', "
+                             f"got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, rng)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        self._check(x, h)
+        z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
+        h = z.tanh() if self.nonlinearity == "tanh" else z.relu()
+        return h, h
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+
+
+class LSTMCell(_Cell):
+    """Long short-term memory, gates in PyTorch's order i, f, g, o:
+
+        i, f, o = sigmoid(.), g = tanh(.) of x_t W_ih^T + b_ih + h W_hh^T + b_hh (sliced)
+        c_t = f * c + i * g,   h_t = o * tanh(c_t)
+
+    x_t: (B, input_size), state (h, c): both (B, hidden_size) -> (h_t, (h_t, c_t)).
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+
+    def init_state(self, batch_size: int) -> tuple[Tensor, Tensor]:
+        """Zeros: (h_0, c_0), each (batch_size, hidden_size)."""
+        return self._zeros(batch_size), self._zeros(batch_size)
+
+    def forward(
+        self, x: Tensor, state: tuple[Tensor, Tensor]
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        h, c = state
+        self._check(x, h)
+        H = self.hidden_size
+        with tags(role="gate"):
+            z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
+            s = z.sigmoid()  # one op for i, f and o; g's slice is unused
+            i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
+            g = z[:, 2 * H:3 * H].tanh()
+        c = f * c + i * g
+        h = o * c.tanh()
+        return h, (h, c)
+
+
+class GRUCell(_Cell):
+    """Gated recurrent unit, gates in PyTorch's order r, z, n:
+
+        r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr),  z likewise,
+        n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)),  h_t = (1 - z) * n + z * h
+
+    x_t: (B, input_size), state h: (B, hidden_size) -> (h_t, h_t).
+    """
+
+    gates = 3
+
+    def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        self._check(x, h)
+        H = self.hidden_size
+        with tags(role="gate"):
+            gi = linear(x, self.weight_ih, self.bias_ih)
+            gh = linear(h, self.weight_hh, self.bias_hh)
+            rz = (gi[:, :2 * H] + gh[:, :2 * H]).sigmoid()
+            r, z = rz[:, :H], rz[:, H:]
+            n = (gi[:, 2 * H:] + r * gh[:, 2 * H:]).tanh()
+        h = n + z * (h - n)  # = (1 - z) n + z h, one op fewer
+        return h, h

@@ -1,0 +1,379 @@
+"""Sequence layers: one generic ``Recurrent`` layer that unrolls any cell, and RNN, LSTM,
+GRU built on it; plus the two classic forms of truncated BPTT.
+
+There is no BPTT code here. The unroll is a plain Python loop over t; backpropagation
+through time is what the engine's ordinary backward pass does to the graph it builds.
+Every node made in step t of layer l is tagged ``t``, ``layer``, ``direction`` and
+``role`` (see docs/contracts.md), so the renderer can place it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..engine import Tensor, concatenate, no_grad, stack, tags
+from . import init
+from .cells import GRUCell, LSTMCell, RNNCell
+from .module import Module
+
+__all__ = [
+    "Recurrent", "RNN", "LSTM", "GRU", "detach_state", "chunked_bptt", "truncated_window",
+]
+
+State = Any  # a Tensor, or a tuple of Tensors
+
+
+def _elements(state: State) -> tuple[Tensor, ...]:
+    return state if isinstance(state, tuple) else (state,)
+
+
+def _stamp(cell: Module, h: Tensor, state: State) -> None:
+    """Tag each state element with its role ("h", "c", ...) after a step."""
+    names = getattr(cell, "state_names", ("h",))
+    elements = _elements(state)
+    for i, e in enumerate(elements):
+        e.tags = {**e.tags, "role": names[i] if i < len(names) else f"state{i}"}
+    if not any(h is e for e in elements):
+        h.tags = {**h.tags, "role": "h"}
+
+
+def detach_state(state: State) -> State:
+    """The same state cut from its graph: a Tensor, or a tuple of detached Tensors."""
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+class Recurrent(Module):
+    """Stack and unroll any cell that follows the cell contract (see ``cells.py``).
+
+    make_cell(input_size, rng) -> cell is called once per layer and direction, in
+    PyTorch's order (layer 0 forward, layer 0 reverse, layer 1 forward, ...); layer l > 0
+    gets input_size = hidden_size * num_directions. hidden_size is read from the cell's
+    ``init_state(1)`` (its first element is h).
+
+    Parameters are named as PyTorch names them: the cell's own name plus ``_l{layer}``
+    and ``_reverse`` for the backward direction (``weight_hh_l1_reverse``); a cell
+    parameter ``W`` of a custom cell becomes ``W_l0``.
+
+    ``layer(x, state=None) -> (output, final_state)``:
+      x: (T, B, input_size), or (B, T, input_size) with batch_first;
+      state: None (zeros from ``init_state``), or shaped as PyTorch's: a Tensor
+        (num_layers * num_directions, B, H), or a tuple of them (LSTM's (h_0, c_0));
+      output: (T, B, num_directions * H) (batch_first: (B, T, ...)), the top layer's h_t;
+      final_state: like ``state``, the last state of every layer and direction.
+    Between layers, in training mode, ``dropout`` zeroes inputs with that probability
+    (and scales the rest by 1/(1-p)), drawn from a generator seeded at construction.
+    """
+
+    def __init__(
+        self,
+        make_cell: Callable[[int, np.random.Generator], Module],
+        input_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        name = type(self).__name__
+        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
+            raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}")
+        g = init.as_generator(rng)
+        self.input_size, self.num_layers = int(input_size), int(num_layers)
+        self.bidirectional, self.batch_first = bool(bidirectional), bool(batch_first)
+        self.dropout = float(dropout)
+        self.num_directions = 2 if bidirectional else 1
+        self.cells: list[Module] = []
+        self._suffixes: list[str] = []
+        size = self.input_size
+        for layer in range(self.num_layers):
+            for d in range(self.num_directions):
+                cell = make_cell(size, g)
+                if not hasattr(cell, "init_state"):
+                    raise TypeError(f"{name}: make_cell returned {type(cell).__name__}, "
+                                    "which has no init_state(batch_size) (the cell contract)")
+                suffix = f"_l{layer}" + ("_reverse" if d else "")
+                for pname, p in cell._named_parameters(""):
+                    p.label = pname + suffix
+                self.cells.append(cell)
+                self._suffixes.append(suffix)
+            if layer == 0:
+                h0 = _elements(self.cells[0].init_state(1))[0]
+                self.hidden_size = int(h0.shape[-1])
+            size = self.hidden_size * self.num_directions
+        self._dropout_rng = np.random.default_rng(g.integers(2**63))
+
+    def _named_parameters(self, prefix: str) -> Any:
+        for cell, suffix in zip(self.cells, self._suffixes, strict=True):
+            for pname, p in cell._named_parameters(""):
+                yield prefix + pname + suffix, p
+
+    def __getattr__(self, name: str) -> Any:
+        """PyTorch-style access to parameters by name: ``lstm.weight_hh_l0``."""
+        if name.startswith("_") or name == "cells":  # not built yet
+            raise AttributeError(name)
+        for pname, p in self._named_parameters(""):
+            if pname == name:
+                return p
+        raise AttributeError(f"{type(self).__name__} has no attribute or parameter {name!r}")
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"bidirectional={self.bidirectional}, batch_first={self.batch_first}, "
+                f"dropout={self.dropout}")
+
+    # -- the unroll -----------------------------------------------------------------------
+
+    def _initial_states(self, state: State, batch: int) -> list[State]:
+        """One state per (layer, direction), made inside the t=0 tags scope."""
+        name = type(self).__name__
+        n = len(self.cells)
+        out = []
+        if isinstance(state, list):
+            state = tuple(state)
+        if state is not None:
+            given = _elements(state)
+            template = _elements(self.cells[0].init_state(batch))
+            if len(given) != len(template):
+                raise ValueError(f"{name}: initial state has {len(given)} tensors, "
+                                 f"expected {len(template)}")
+            given = tuple(s if isinstance(s, Tensor) else Tensor(s) for s in given)
+            for s, tmp in zip(given, template, strict=True):
+                if s.shape != (n, *tmp.shape):
+                    raise ValueError(f"{name}: initial state of shape {s.shape}, expected "
+                                     f"{(n, *tmp.shape)} (num_layers * num_directions, "
+                                     "batch, hidden)")
+        for k, cell in enumerate(self.cells):
+            layer, d = divmod(k, self.num_directions)
+            names = getattr(cell, "state_names", ("h",))
+            with tags(t=0, layer=layer + 1, direction="bwd" if d else "fwd", role=names[0]):
+                if state is None:
+                    s = cell.init_state(batch)
+                else:
+                    parts = tuple(e[k] for e in given)
+                    s = parts if isinstance(state, tuple) else parts[0]
+            for i, e in enumerate(_elements(s)):
+                e.tags = {**e.tags, "role": names[i] if i < len(names) else f"state{i}"}
+            out.append(s)
+        return out
+
+    def forward(self, x: Any, state: State = None) -> tuple[Tensor, State]:
+        name = type(self).__name__
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim != 3:
+            layout = "(batch, T, input_size)" if self.batch_first else "(T, batch, input_size)"
+            raise ValueError(f"{name}: input of shape {x.shape}, expected 3 dims {layout}")
+        if x.shape[2] != self.input_size:
+            raise ValueError(f"{name}: input has {x.shape[2]} features, expected "
+                             f"input_size={self.input_size}")
+        if self.batch_first:
+            with tags(role="input"):
+                x = x.transpose(1, 0, 2)
+        T, B = x.shape[0], x.shape[1]
+        if T == 0:
+            raise ValueError(f"{name}: input has no time steps (shape {x.shape})")
+        states = self._initial_states(state, B)
+        D = self.num_directions
+        inputs: list[Tensor] = []
+        for t in range(1, T + 1):
+            with tags(t=t, layer=1, direction="fwd", role="x"):
+                inputs.append(x[t - 1])
+        finals: list[State] = []
+        for layer in range(1, self.num_layers + 1):
+            outs = []
+            for d in range(D):
+                k = (layer - 1) * D + d
+                cell, st = self.cells[k], states[k]
+                direction = "bwd" if d else "fwd"
+                hs: list[Any] = [None] * T
+                for t in (range(T, 0, -1) if d else range(1, T + 1)):
+                    with tags(t=t, layer=layer, direction=direction):
+                        h, st = cell(inputs[t - 1], st)
+                    _stamp(cell, h, st)
+                    hs[t - 1] = h
+                finals.append(st)
+                outs.append(hs)
+            if layer < self.num_layers:
+                inputs = self._next_inputs(outs, layer + 1)
+        with tags(layer=self.num_layers, role="output"):
+            output = stack(outs[0], axis=0)
+            if D == 2:
+                output = concatenate([output, stack(outs[1], axis=0)], axis=-1)
+            if self.batch_first:
+                output = output.transpose(1, 0, 2)
+            per_element = zip(*(_elements(s) for s in finals), strict=True)
+            final = tuple(stack(list(es), axis=0) for es in per_element)
+        return output, (final if isinstance(finals[0], tuple) else final[0])
+
+    def _next_inputs(self, outs: list[list[Tensor]], layer: int) -> list[Tensor]:
+        """Layer ``layer``'s input at each step: both directions below, joined; dropout."""
+        T = len(outs[0])
+        p = self.dropout if self.training else 0.0
+        inputs = []
+        for t in range(1, T + 1):
+            if len(outs) == 1 and not p:
+                inputs.append(outs[0][t - 1])
+                continue
+            with tags(t=t, layer=layer, direction="fwd", role="input"):
+                u = outs[0][t - 1]
+                if len(outs) == 2:
+                    u = concatenate([u, outs[1][t - 1]], axis=-1)
+                if p:
+                    keep = self._dropout_rng.random(u.shape) >= p
+                    u = u * (keep / (1.0 - p)).astype(u.dtype)
+            inputs.append(u)
+        return inputs
+
+
+class RNN(Recurrent):
+    """Elman RNN (``RNNCell``, tanh or relu) stacked and unrolled; PyTorch's signature.
+
+    x: (T, B, input_size) -> output (T, B, D*hidden_size), h_n (num_layers*D, B, hidden_size).
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int = 1,
+        nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+        dropout: float = 0.0, bidirectional: bool = False,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        super().__init__(
+            lambda n, g: RNNCell(n, hidden_size, bias, nonlinearity, rng=g),
+            input_size, num_layers, bidirectional, batch_first, dropout, rng)
+
+
+class LSTM(Recurrent):
+    """LSTM (``LSTMCell``) stacked and unrolled; PyTorch's signature.
+
+    x: (T, B, input_size) -> output (T, B, D*hidden_size), (h_n, c_n) each
+    (num_layers*D, B, hidden_size). The initial state, if given, is (h_0, c_0).
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+        batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        super().__init__(
+            lambda n, g: LSTMCell(n, hidden_size, bias, rng=g),
+            input_size, num_layers, bidirectional, batch_first, dropout, rng)
+
+
+class GRU(Recurrent):
+    """GRU (``GRUCell``) stacked and unrolled; PyTorch's signature.
+
+    x: (T, B, input_size) -> output (T, B, D*hidden_size), h_n (num_layers*D, B, hidden_size).
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+        batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        super().__init__(
+            lambda n, g: GRUCell(n, hidden_size, bias, rng=g),
+            input_size, num_layers, bidirectional, batch_first, dropout, rng)
+
+
+# ----------------------------------------------------------------------------------------
+# Truncated backpropagation through time, both classic forms.
+
+
+def chunked_bptt(
+    layer: Callable[[Any, State], tuple[Tensor, State]],
+    x: Any,
+    k: int,
+    loss_fn: Callable[[Tensor, int], Tensor],
+    state: State = None,
+    after_chunk: Callable[[], Any] | None = None,
+) -> tuple[float, State]:
+    """Truncated BPTT by chunks, as min-char-rnn does: run k steps, backpropagate, cut.
+
+    x: (T, B, F) (or (B, T, F) if ``layer.batch_first``); the sequence is cut into chunks
+    of k steps (the last may be shorter). For each chunk: ``out, state = layer(chunk,
+    state)``; ``loss = loss_fn(out, start)`` (start: index of the chunk's first step);
+    ``loss.backward()``; ``after_chunk()`` (e.g. an optimizer step and zero_grad); then
+    the state is detached, so the next chunk starts from its values but no gradient
+    crosses the cut. Gradients accumulate if ``after_chunk`` does not zero them.
+
+    Returns (sum of the chunk losses, final state detached).
+    """
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"chunked_bptt: k must be a positive int, got {k!r}")
+    axis = 1 if getattr(layer, "batch_first", False) else 0
+    T = np.shape(x._data if isinstance(x, Tensor) else x)[axis]
+    total = 0.0
+    for start in range(0, T, k):
+        index = (slice(None),) * axis + (slice(start, start + k),)
+        out, state = layer(x[index], state)
+        loss = loss_fn(out, start)
+        loss.backward()
+        total += loss.item()
+        if after_chunk is not None:
+            after_chunk()
+        state = detach_state(state)
+    return total, state
+
+
+def truncated_window(
+    cell: Module,
+    x: Any,
+    loss_fn: Callable[[int, Tensor], Tensor],
+    k: int,
+    state: State = None,
+) -> tuple[float, State]:
+    """Truncated BPTT by windows: each step's loss L_t reaches back at most k steps.
+
+    The semantics are those of ``bptt_truncate`` in the WildML numpy RNN tutorial: the
+    gradient of L_t flows into the steps t, t-1, ..., t-k (k+1 applications of the cell,
+    fewer near the start) and stops there: h_{t-k-1} counts as a constant. The head that
+    maps h_t to L_t gets L_t's gradient as usual. With k >= T-1 this is full BPTT.
+
+    How it comes out of generic backprop, with no special gradient code: first the whole
+    sequence runs once without a graph (``no_grad``) to get every state s_0..s_T. Then for
+    each t the cell is re-run from the *detached* state s_{t-k-1} over steps t-k..t, L_t =
+    loss_fn(t, h_t) is computed and ``L_t.backward()`` adds its gradient into the
+    parameters. Detaching is what cuts the window; the engine does all the rest, and the
+    gradients of the T losses simply accumulate. It costs T*(k+1) cell steps instead of T.
+
+    cell: any cell (the cell contract); x: (T, B, input_size); loss_fn(t, h_t) -> a
+    one-element Tensor, t 1-based; state: the initial state (default ``init_state(B)``).
+    Returns (sum of the L_t values, final state s_T without a graph). Nodes are tagged
+    t, layer=1, direction="fwd" like the sequence layers' (re-run steps repeat a t).
+    """
+    if not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValueError(f"truncated_window: k must be an int >= 0, got {k!r}")
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim != 3:
+        raise ValueError(f"truncated_window: input of shape {x.shape}, expected "
+                         "(T, batch, input_size)")
+    T, B = x.shape[0], x.shape[1]
+    if state is None:
+        with tags(t=0, layer=1, direction="fwd"):
+            state = cell.init_state(B)
+    states = [detach_state(state)]
+    with no_grad():
+        for t in range(1, T + 1):
+            _, s = cell(x[t - 1], states[-1])
+            states.append(detach_state(s))
+    total = 0.0
+    for t in range(1, T + 1):
+        start = max(1, t - k)
+        s = states[start - 1]
+        for u in range(start, t + 1):
+            with tags(t=u, layer=1, direction="fwd"):
+                with tags(role="x"):
+                    xu = x[u - 1]
+                h, s = cell(xu, s)
+            _stamp(cell, h, s)
+        loss = loss_fn(t, h)
+        if loss.requires_grad:
+            loss.backward()
+        total += loss.item()
+    return total, states[-1]

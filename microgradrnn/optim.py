@@ -1,0 +1,171 @@
+"""Optimizers (SGD, Adam, Adagrad) and gradient clipping, with PyTorch's update rules.
+
+Optimizers change each parameter's values in place and build no graph. They never write
+into a ``.grad`` array (the engine's gradients are read-only and may be shared); the
+clipping functions assign new arrays instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .engine import no_grad
+from .nn.module import Parameter
+
+__all__ = ["Optimizer", "SGD", "Adam", "Adagrad", "clip_grad_norm_", "clip_grad_value_"]
+
+
+def _as_list(params: Iterable[Parameter], where: str) -> list[Parameter]:
+    params = list(params)
+    if not params:
+        raise ValueError(f"{where}: got an empty list of parameters")
+    for p in params:
+        if not getattr(p, "requires_grad", False):
+            raise TypeError(f"{where}: every parameter must be a Tensor that requires grad, "
+                            f"got {type(p).__name__}")
+    return params
+
+
+class Optimizer:
+    """Holds the parameters and per-parameter state; ``step()`` updates, ``zero_grad()``
+    forgets the gradients. Parameters without a gradient are skipped."""
+
+    def __init__(self, params: Iterable[Parameter], lr: float) -> None:
+        name = type(self).__name__
+        if not lr >= 0.0:
+            raise ValueError(f"{name}: lr must be >= 0, got {lr!r}")
+        self.params = _as_list(params, name)
+        self.lr = lr
+        self.state: dict[int, dict[str, Any]] = {}
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.zero_grad()
+
+    def step(self) -> None:
+        with no_grad():
+            for i, p in enumerate(self.params):
+                if p._grad is not None:
+                    p._data = p._data - self._update(i, p, np.asarray(p._grad))
+
+    def _update(self, i: int, p: Parameter, g: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """p <- p - lr * v, as torch.optim.SGD:
+
+        g = grad + weight_decay * p
+        b = g at the first step, then b = momentum * b + (1 - dampening) * g
+        v = g + momentum * b (nesterov), b (momentum), or g (no momentum)
+    """
+
+    def __init__(
+        self, params: Iterable[Parameter], lr: float = 1e-3, momentum: float = 0.0,
+        dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+        self.momentum, self.dampening = momentum, dampening
+        self.weight_decay, self.nesterov = weight_decay, nesterov
+
+    def _update(self, i: int, p: Parameter, g: np.ndarray) -> np.ndarray:
+        if self.weight_decay:
+            g = g + self.weight_decay * p._data
+        if self.momentum:
+            st = self.state.setdefault(i, {})
+            if "buf" not in st:
+                st["buf"] = np.array(g)
+            else:
+                st["buf"] = self.momentum * st["buf"] + (1 - self.dampening) * g
+            g = g + self.momentum * st["buf"] if self.nesterov else st["buf"]
+        return self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), as torch.optim.Adam (weight_decay adds weight_decay * p to g):
+
+        m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2
+        p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    """
+
+    def __init__(
+        self, params: Iterable[Parameter], lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+
+    def _update(self, i: int, p: Parameter, g: np.ndarray) -> np.ndarray:
+        b1, b2 = self.betas
+        if self.weight_decay:
+            g = g + self.weight_decay * p._data
+        st = self.state.setdefault(i, {"t": 0, "m": np.zeros_like(g), "v": np.zeros_like(g)})
+        st["t"] += 1
+        st["m"] = b1 * st["m"] + (1 - b1) * g
+        st["v"] = b2 * st["v"] + (1 - b2) * g * g
+        bc1, bc2 = 1 - b1 ** st["t"], 1 - b2 ** st["t"]
+        denom = np.sqrt(st["v"]) / math.sqrt(bc2) + self.eps
+        return (self.lr / bc1) * st["m"] / denom
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as torch.optim.Adagrad:
+
+        s = s + g^2,  p <- p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)
+    """
+
+    def __init__(
+        self, params: Iterable[Parameter], lr: float = 1e-2, lr_decay: float = 0.0,
+        weight_decay: float = 0.0, initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+    ) -> None:
+        super().__init__(params, lr)
+        self.lr_decay, self.weight_decay, self.eps = lr_decay, weight_decay, eps
+        self.initial_accumulator_value = initial_accumulator_value
+
+    def _update(self, i: int, p: Parameter, g: np.ndarray) -> np.ndarray:
+        if self.weight_decay:
+            g = g + self.weight_decay * p._data
+        st = self.state.setdefault(
+            i, {"t": 0, "sum": np.full_like(g, self.initial_accumulator_value)})
+        st["t"] += 1
+        st["sum"] = st["sum"] + g * g
+        clr = self.lr / (1 + (st["t"] - 1) * self.lr_decay)
+        return clr * g / (np.sqrt(st["sum"]) + self.eps)
+
+
+def clip_grad_norm_(
+    params: Iterable[Parameter], max_norm: float, norm_type: float = 2.0
+) -> float:
+    """Scale all gradients together so their joint norm is at most max_norm.
+
+    The norm is taken over all gradients as one vector (``norm_type`` 2, 1, or inf).
+    Returns the total norm *before* clipping. As PyTorch, scales by
+    max_norm / (norm + 1e-6) when that is below 1. Gradients are replaced, not mutated.
+    """
+    grads = [p for p in params if p._grad is not None]
+    if not grads:
+        return 0.0
+    arrays = [np.asarray(p._grad) for p in grads]
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(a))) for a in arrays)
+    else:
+        total = float(sum(np.sum(np.abs(a) ** norm_type) for a in arrays) ** (1 / norm_type))
+    scale = max_norm / (total + 1e-6)
+    if scale < 1.0:
+        for p, a in zip(grads, arrays, strict=True):
+            p.grad = a * scale
+    return total
+
+
+def clip_grad_value_(params: Iterable[Parameter], clip_value: float) -> None:
+    """Clip every gradient element to [-clip_value, clip_value] (new arrays)."""
+    for p in params:
+        if p._grad is not None:
+            p.grad = np.clip(np.asarray(p._grad), -clip_value, clip_value)

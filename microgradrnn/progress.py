@@ -1,0 +1,58 @@
+"""A progress bar: tqdm when installed, otherwise a one-line bar, silent off a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+
+class Progress:
+    """``for step in Progress(n, "training"): ...; bar.show(loss=...)``.
+
+    Uses tqdm when it is installed; otherwise redraws one line on a terminal and prints
+    nothing when output goes to a file or a pipe (CI logs stay clean).
+    """
+
+    def __init__(self, total: int, desc: str = "", enabled: bool | None = None) -> None:
+        self.total, self.desc = total, desc
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._bar = None
+        self._postfix = ""
+        self._step = 0
+        if self.enabled:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                pass
+            else:
+                self._bar = tqdm(total=total, desc=desc, leave=True)
+
+    def __iter__(self) -> Iterator[int]:
+        for self._step in range(self.total):
+            yield self._step
+            if self._bar is not None:
+                self._bar.update(1)
+            elif self.enabled:
+                self._draw()
+        self.close()
+
+    def show(self, **values: float) -> None:
+        """Show numbers (e.g. the current loss) next to the bar."""
+        self._postfix = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
+        if self._bar is not None:
+            self._bar.set_postfix_str(self._postfix, refresh=False)
+
+    def _draw(self) -> None:
+        done = self._step + 1
+        filled = int(30 * done / max(self.total, 1))
+        bar = "#" * filled + "-" * (30 - filled)
+        sys.stderr.write(f"\r{self.desc} [{bar}] {done}/{self.total}  {self._postfix}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self.enabled:
+            sys.stderr.write("\n")
+            self.enabled = False

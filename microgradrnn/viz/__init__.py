@@ -1,0 +1,26 @@
+"""Pictures of the engine's graph: the ops view and the cells view of an unrolled network.
+
+``from microgradrnn import viz``; ``viz.draw_cells(loss).render("cells.png")``. Imports
+only the engine and the ``graphviz`` package; never the recurrent layers.
+"""
+
+from __future__ import annotations
+
+from .cells import draw_cells
+from .engines import EngineError
+from .ops import draw_ops
+from .picture import Picture
+
+__all__ = ["EngineError", "Picture", "draw_cells", "draw_ops", "render", "to_svg"]
+
+
+def render(picture: Picture, path: str, format: str | None = None,
+           engine: str | None = None):
+    """Write ``picture`` to ``path`` (svg, png, pdf or dot; from the extension by
+    default). Same as ``picture.render(path, format)``."""
+    return picture.render(path, format, engine=engine)
+
+
+def to_svg(picture: Picture) -> str:
+    """The picture as SVG text."""
+    return picture.pipe("svg", encoding="utf-8")  # type: ignore[return-value]

@@ -1,0 +1,59 @@
+"""``Picture``: a ``graphviz.Digraph`` that renders with whichever engine is installed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+from . import engines
+
+_FORMATS = ("svg", "png", "pdf", "dot", "json", "plain")
+
+
+class Picture(graphviz.Digraph):
+    """The DOT of one view. ``.source`` needs no engine; ``render`` and Jupyter display
+    use system Graphviz ``dot`` when on PATH, else the pip-installed graphviz-pure."""
+
+    def pipe(  # type: ignore[override]
+        self, format: str | None = None, *args: Any, encoding: str | None = None,
+        engine: str | None = None, **kw: Any
+    ) -> bytes | str:
+        """The drawing as bytes (or str when ``encoding`` is given), e.g. ``format="svg"``."""
+        fmt = format or self.format or "svg"
+        data = self.source.encode("utf-8") if fmt == "dot" else engines.run(
+            self.source, fmt, engine)
+        return data.decode(encoding) if encoding else data
+
+    def render(  # type: ignore[override]
+        self, path: str | os.PathLike, format: str | None = None, *,
+        engine: str | None = None, **kw: Any
+    ) -> Path:
+        """Write the picture to ``path``; the format comes from ``format`` or the file's
+        extension (svg, png, pdf, dot). engine: None (dot if present, else graphviz-pure),
+        "dot" or "pure". Returns the path written."""
+        path = Path(path)
+        fmt = (format or path.suffix.lstrip(".") or "svg").lower()
+        if fmt == "gv":
+            fmt = "dot"
+        if fmt not in _FORMATS:
+            raise ValueError(
+                f"render: unknown format {fmt!r}; use one of {', '.join(_FORMATS)}")
+        if not path.suffix:
+            path = path.with_suffix("." + fmt)
+        data = self.pipe(fmt, engine=engine)
+        path.write_bytes(data)  # type: ignore[arg-type]
+        return path
+
+    def save_svg(self) -> str:
+        """The SVG text (for notebooks and web pages)."""
+        return self.pipe("svg", encoding="utf-8")  # type: ignore[return-value]
+
+
+def make(name: str, lines: list[str]) -> Picture:
+    """A Picture whose body is ``lines`` (statements already in DOT syntax)."""
+    pic = Picture(name=name, format="svg")
+    pic.body.extend("\t" + ln + "\n" for ln in lines)
+    return pic

@@ -1,0 +1,190 @@
+"""The renderer: DOT structure, flow numbers, determinism, escaping, rendering."""
+
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from unroll import unroll
+
+from microgradrnn import Tensor, Value, tags
+from microgradrnn.viz import draw_cells, draw_ops, dot, engines, style
+from microgradrnn.viz.graph import contract, get_flow, norm, walk
+
+needs_engine = pytest.mark.skipif(
+    not (engines.find_pure() or engines.find_dot()), reason="no graphviz engine")
+
+
+def test_import_does_not_load_graphviz():
+    code = "import sys, microgradrnn; print('graphviz' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_cells_structure_rnn():
+    L, _ = unroll("rnn", layers=2, steps=4)
+    src = draw_cells(L).source
+    assert len(re.findall(r"subgraph cluster_\d+ \{", src)) == 5  # t=0..4
+    for t in range(1, 5):
+        assert f"<b>t = {t}</b>" in src
+    for cls in (style.TEMPORAL, style.SPATIAL, style.INPUT):
+        assert style.COLOR[cls] in src
+    assert style.COLOR[style.CELL] not in src
+    assert "h₃⁽²⁾" in src and "x₄" in src and "L₂" in src
+    assert "Wₕₕ⁽¹⁾" in src and "Wₕᵧ" in src and "rankdir=BT" in src
+    assert "ordering=out" in src and "{rank=same;" in src
+
+
+def test_cells_lstm_has_cell_state_class():
+    L, _ = unroll("lstm", layers=1, steps=3)
+    src = draw_cells(L).source
+    assert style.COLOR[style.CELL] in src and "c₂" in src and "cell state" in src
+
+
+def _edge_numbers(cells, fl):
+    out = {}
+    for e in cells.edges:
+        s, d = cells.slots[e.src], cells.slots[e.dst]
+        out[(s.role, s.t, s.layer, d.role, d.t, d.layer)] = norm(e.flow)
+    return out
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "custom"])
+def test_contracted_flows_sum_to_node_grads(cell):
+    L, _ = unroll(cell, layers=2, steps=3)
+    g = walk(L)
+    fl = get_flow(g)
+    cells = contract(g, fl)
+    for k, s in enumerate(cells.slots):
+        if s.role not in ("h", "c") or s.t == 0:
+            continue
+        outs = [e.flow for e in cells.edges if e.src == k and e.flow is not None]
+        node = g.nodes[s.rep]
+        np.testing.assert_allclose(sum(outs), node.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_edge_labels_equal_recorded_flow():
+    L, _ = unroll("rnn", layers=1, steps=3)
+    g = walk(L)
+    fl = get_flow(g)
+    # h_2 -> h_3: the engine's contribution along the edge into the linear of step 3
+    h2 = next(n for n in g.nodes if n.tags.get("role") == "h" and n.tags.get("t") == 2)
+    lin = next(n for n in g.nodes if n.op == "linear" and n.parents[0] is h2
+               and n.parents[1].label == "weight_hh_l0")
+    expected = dot.num(norm(lin.flow[0]))
+    src = draw_cells(L).source
+    assert f"Wₕₕ⁽¹⁾  {expected}" in src
+    assert f"‖grad‖ {dot.num(norm(h2.grad))}" in src
+
+
+def test_loss_at_and_freed_graph_error():
+    L, _ = unroll("rnn", layers=1, steps=5)
+    src = draw_cells(L, loss_at=5).source
+    assert "gradients of L₅ only" in src
+    L2, _ = unroll("rnn", layers=1, steps=3, retain=False)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        draw_cells(L2, loss_at=3)
+    with pytest.raises(ValueError, match="no node tagged"):
+        draw_cells(L, loss_at=9)
+
+
+def test_determinism():
+    a = draw_cells(unroll("lstm", layers=2, steps=4, seed=3)[0]).source
+    b = draw_cells(unroll("lstm", layers=2, steps=4, seed=3)[0]).source
+    assert a == b
+    assert draw_ops(unroll("gru", steps=2, seed=1)[0]).source == \
+        draw_ops(unroll("gru", steps=2, seed=1)[0]).source
+
+
+def test_folding_and_window():
+    L, _ = unroll("rnn", layers=2, steps=20, hidden=2, batch=1)
+    src = draw_cells(L).source
+    assert "t = 4 … 17" in src and "14 steps folded" in src
+    assert len(re.findall(r"^\t+fold\d+_\d+ \[", src, re.M)) == 5  # x, h1, h2, y, L rows
+    assert "<b>t = 10</b>" not in src
+    src = draw_cells(L, window=(8, 10)).source
+    assert "<b>t = 9</b>" in src and "<b>t = 2</b>" not in src and "folded" in src
+    assert "folded" not in draw_cells(L, fold=False).source
+
+
+def test_bidirectional_and_custom():
+    L, _ = unroll("gru", layers=2, steps=3, bidirectional=True)
+    src = draw_cells(L).source
+    assert "′" in src and "in₂⁽²⁾" in src and "backward direction" in src
+    L, _ = unroll("custom", layers=1, steps=3)
+    assert "h₃" in draw_cells(L).source
+
+
+def test_value_graph_no_clusters():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = a * b + 1.0
+    c.label = "c"
+    c.backward(record_flow=True)
+    src = draw_ops(c).source
+    assert "cluster" not in src and "rankdir=LR" in src
+    assert "data 2.0000" in src and "grad -3.0000" in src
+
+
+def test_no_tags_no_backward():
+    x = Tensor(np.ones(3), requires_grad=True, label="x")
+    y = (x * 2.0).sum()
+    assert "cluster" not in draw_ops(y).source
+    assert "cluster" not in draw_cells(y).source
+
+
+@needs_engine
+def test_render_svg_png_dot(tmp_path):
+    L, _ = unroll("lstm", layers=1, steps=3)
+    pic = draw_cells(L)
+    assert pic.render(tmp_path / "a.svg").read_text().lstrip().startswith("<?xml")
+    assert pic.render(tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+    assert pic.render(tmp_path / "a.dot").read_text() == pic.source
+    assert draw_ops(L).pipe("svg")[:5] == b"<?xml"
+    if not engines.find_dot():
+        with pytest.raises(engines.EngineError, match="no pdf"):
+            pic.render(tmp_path / "a.pdf")
+    with pytest.raises(ValueError, match="unknown format"):
+        pic.render(tmp_path / "a.xyz")
+
+
+@needs_engine
+def test_long_lstm_renders_fast():
+    start = time.perf_counter()
+    L, _ = unroll("lstm", layers=1, steps=500, hidden=2, batch=1, inputs=1)
+    build = time.perf_counter()
+    svg = draw_cells(L).pipe("svg")
+    assert b"497 steps folded" not in svg  # keep=3: t = 4 ... 497
+    assert b"494 steps folded" in svg
+    assert time.perf_counter() - build < 10, f"built in {build - start:.1f}s"
+
+
+NAMES = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ['"', "\\", "{|}", "<b>x</b>", "a\nb", "]]>", "&amp;", "\\N", "W:hh", "é中😀", "\\\""])
+
+
+@needs_engine
+@settings(max_examples=40, deadline=None)
+@given(NAMES, NAMES)
+def test_escaping_fuzz(name, op_label):
+    with tags(t=1, layer=1, direction="fwd", role=name or "h"):
+        w = Tensor(np.ones((2, 2)), requires_grad=True, label=name)
+        h = (w * 2.0).tanh()
+    h.tags = {**h.tags, "role": name or "h"}
+    with tags(t=1, role="loss"):
+        loss = h.sum()
+    loss.label = op_label
+    loss.backward(record_flow=True)
+    for pic in (draw_cells(loss, title=name), draw_ops(loss, title=op_label)):
+        svg = engines.run(pic.source, "svg")
+        assert svg.startswith(b"<?xml")
+        assert b"<b>x</b>" not in svg.split(b"<svg", 1)[1].replace(b"&lt;b&gt;", b"")
+
+
+def test_quote_and_html_escapers():
+    assert dot.quote('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
+    assert dot.html("<b>&\"</b>") == "&lt;b&gt;&amp;&quot;&lt;/b&gt;"
+    assert dot.num(1.234e-4) == "1.2e-04" and dot.num(0.8333) == "0.83" and dot.num(0) == "0"
