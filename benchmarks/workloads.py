@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import microgradrnn.functional as F
-from microgradrnn import Tensor, stack, tags
+from microgradrnn import Tensor, tags
 from microgradrnn.engine import linear
 
 try:  # the benchmarks directory is both a script folder and (in tests) a package
@@ -111,84 +111,56 @@ class NumpyImpl:
 
 
 # ----------------------------------------------------------------------------------------
-# microgradrnn, written the way the library's cells do it.
-
-
-def _rnn_cell(p, x_t, h):
-    # nn.RNNCell: h' = tanh(W_ih x + b_ih + W_hh h + b_hh)
-    a = linear(x_t, p["weight_ih"], p["bias_ih"]) + linear(h, p["weight_hh"], p["bias_hh"])
-    return a.tanh(), None
-
-
-def _lstm_cell(p, x_t, h, c):
-    # nn.LSTMCell, gates in PyTorch's order i, f, g, o
-    H = h.shape[-1]
-    a = linear(x_t, p["weight_ih"], p["bias_ih"]) + linear(h, p["weight_hh"], p["bias_hh"])
-    i = a[:, :H].sigmoid()
-    f = a[:, H: 2 * H].sigmoid()
-    g = a[:, 2 * H: 3 * H].tanh()
-    o = a[:, 3 * H:].sigmoid()
-    c = f * c + i * g
-    return o * c.tanh(), c
+# microgradrnn, used the way a user would: nn.RNN / nn.LSTM, nn.Linear, optim.SGD.
 
 
 class EngineImpl:
-    """microgradrnn: a time loop with the tags the recurrent layers write."""
+    """microgradrnn's sequence layer (which tags every step for the renderer) + a head."""
 
     def __init__(self, w: Workload, params, X, target) -> None:
+        from microgradrnn import nn, optim
+
         self.w = w
-        self.p = {k: Tensor(v.copy(), requires_grad=True, label=k) for k, v in params.items()}
+        layer = nn.LSTM if w.cell == "lstm" else nn.RNN
+        self.rnn = layer(w.input, w.hidden)
+        self.head = nn.Linear(w.hidden, w.output)
+        dt = X.dtype
+        self.rnn.astype(dt)
+        self.head.astype(dt)
+        self.rnn.load_state_dict({k + "_l0": params[k] for k in PARAM_NAMES[:4]})
+        self.head.load_state_dict({"weight": params["head_weight"],
+                                   "bias": params["head_bias"]})
+        self.named = {k: getattr(self.rnn, k + "_l0") for k in PARAM_NAMES[:4]}
+        self.named.update(head_weight=self.head.weight, head_bias=self.head.bias)
+        self.opt = optim.SGD(list(self.named.values()), lr=LR)
         self.X, self.target = Tensor(X), target
-        self.dtype = X.dtype
 
     def loss(self) -> Tensor:
-        w, p, x = self.w, self.p, self.X
-        B, H = w.batch, w.hidden
-        with tags(t=0, layer=1, direction="fwd", role="h"):
-            h = Tensor(np.zeros((B, H), self.dtype))
-        c = None
-        if w.cell == "lstm":
-            with tags(t=0, layer=1, direction="fwd", role="c"):
-                c = Tensor(np.zeros((B, H), self.dtype))
-        hs = []
-        for t in range(w.T):
-            with tags(t=t + 1, layer=1, direction="fwd"):
-                with tags(role="x"):
-                    x_t = x[t]
-                if c is None:
-                    h, _ = _rnn_cell(p, x_t, h)
-                else:
-                    h, c = _lstm_cell(p, x_t, h, c)
-                    c.tags = {**c.tags, "role": "c"}
-                h.tags = {**h.tags, "role": "h"}
-            hs.append(h)
+        w = self.w
+        out, _ = self.rnn(self.X)  # (T, B, H)
         with tags(role="y"):
-            y = linear(stack(hs), p["head_weight"], p["head_bias"])  # (T, B, O)
+            y = self.head(out)  # (T, B, O)
         with tags(role="loss"):
             if w.loss == "cross_entropy":
                 return F.cross_entropy(y, self.target)
             # MSE: the per-step mean over (B, O), summed over the T steps
-            return F.mse_loss(y, self.target, reduction="sum") * (1.0 / (B * w.output))
+            return F.mse_loss(y, self.target, reduction="sum") * (1.0 / (w.batch * w.output))
 
     def step(self) -> float:
-        for q in self.p.values():
-            q.zero_grad()
+        self.opt.zero_grad()
         loss = self.loss()
         loss.backward()
-        for q in self.p.values():  # SGD, in place
-            d = q.data
-            d -= LR * q.grad
+        self.opt.step()
         return float(loss.item())
 
     def loss_and_grads(self):
-        for q in self.p.values():
-            q.zero_grad()
+        self.opt.zero_grad()
         loss = self.loss()
         loss.backward()
-        return float(loss.item()), {k: np.array(q.grad) for k, q in self.p.items()}
+        return float(loss.item()), {k: np.array(q.grad) for k, q in self.named.items()}
 
     def params(self) -> dict[str, np.ndarray]:
-        return {k: q.data for k, q in self.p.items()}
+        return {k: q.data for k, q in self.named.items()}
 
 
 # ----------------------------------------------------------------------------------------
