@@ -373,7 +373,13 @@ def from_op(data: Any, parents: tuple[Tensor, ...], backward: Callable, op: str)
     out.tags = _tags
     out._hooks = None
     out._flow = None
-    if _grad_enabled and any(p.requires_grad for p in parents):
+    needs_grad = False
+    if _grad_enabled:
+        for p in parents:  # a plain loop: any() over a generator costs more, per op
+            if p.requires_grad:
+                needs_grad = True
+                break
+    if needs_grad:
         out.requires_grad = True
         out._parents = parents
         out._backward = backward
@@ -540,7 +546,7 @@ def _backprop(
                         )
                     g = new
         if g.__class__ is np.ndarray:
-            g.flags.writeable = False  # one array may serve several nodes' .grad
+            g.setflags(write=False)  # one array may serve several nodes' .grad
         if not write:
             flow.grads[node] = g
         elif node._grad is None:
@@ -575,7 +581,7 @@ def _backprop(
             if pdata.__class__ is float:
                 if pg.__class__ is not float:  # a Value used inside a tensor expression
                     pg = float(np.sum(pg))
-            elif _shape(pg) != pdata.shape:
+            elif pg.__class__ is float or pg.shape != pdata.shape:
                 pg = _unbroadcast(np.asarray(pg), pdata.shape)
             if record_flow:
                 edge_flows[i] = pg
