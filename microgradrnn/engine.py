@@ -56,20 +56,28 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-@contextlib.contextmanager
-def tags(**kw: Any) -> Iterator[dict[str, Any]]:
+class tags:
     """Stamp every node created inside this block with metadata.
 
     ``with tags(t=3, layer=1, role="h"): ...`` Nested scopes merge; the inner value of a
     key wins. Tags never change results: they tell the renderer where a node belongs.
+    (A class rather than a generator: the recurrent layers enter one scope per step.)
     """
-    global _tags
-    outer = _tags
-    _tags = {**outer, **kw}
-    try:
-        yield _tags
-    finally:
-        _tags = outer
+
+    __slots__ = ("_kw", "_outer")
+
+    def __init__(self, **kw: Any) -> None:
+        self._kw = kw
+
+    def __enter__(self) -> dict[str, Any]:
+        global _tags
+        self._outer = _tags
+        _tags = {**_tags, **self._kw}
+        return _tags
+
+    def __exit__(self, *exc: object) -> None:
+        global _tags
+        _tags = self._outer
 
 
 def current_tags() -> dict[str, Any]:
@@ -806,18 +814,20 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     out = X @ W.T
     parents: tuple[Tensor, ...] = (x, weight)
     if bias is not None:
-        if bias.shape != (W.shape[0],):
-            raise ValueError(f"linear: bias of shape {bias.shape}, expected ({W.shape[0]},)")
+        if bias._data.shape != (W.shape[0],):
+            raise ValueError(
+                f"linear: bias of shape {_shape(bias._data)}, expected ({W.shape[0]},)")
         out += bias._data  # out is a fresh array
         parents = (x, weight, bias)
 
     def backward(g):  # dx = g W, dW = g^T x, db = sum of g over leading axes
         gx = g @ W if x.requires_grad else None
-        gw = None
-        if weight.requires_grad:
-            gw = (g.T @ X) if g.ndim == 2 else (
-                g.reshape(-1, g.shape[-1]).T @ X.reshape(-1, X.shape[-1]))
-        return (gx, gw, g) if bias is not None else (gx, gw)
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])  # leading axes as one
+        gw = g2.T @ (X if X.ndim == 2 else X.reshape(-1, X.shape[-1])) \
+            if weight.requires_grad else None
+        if bias is None:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if bias.requires_grad else None)
 
     return from_op(out, parents, backward, "linear")
 
@@ -990,7 +1000,8 @@ def getitem(a: Tensor, index: Any) -> Tensor:
 
     Repeated integer indices accumulate their gradients.
     """
-    index = _clean_index(index)
+    if index.__class__ is not int:  # x[t], the unroll's slice, is already clean and basic
+        index = _clean_index(index)
     x = np.asarray(a._data)
     try:
         out = x[index]
@@ -998,7 +1009,7 @@ def getitem(a: Tensor, index: Any) -> Tensor:
         raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
     if out.__class__ is not np.ndarray:
         out = np.asarray(out)
-    basic = _is_basic(index)
+    basic = index.__class__ is int or _is_basic(index)
     if not basic:  # np.add.at wants integer arrays, not boolean masks
         items = index if isinstance(index, tuple) else (index,)
         if any(isinstance(i, np.ndarray) and i.dtype == bool for i in items):
