@@ -95,12 +95,16 @@ def check_float32(name: str, impl) -> None:
             raise RuntimeError(f"{name}: parameter {k} became {v.dtype} after a float32 step")
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.perf_counter
+
+
 def time_steps(impl, n: int) -> float:
     gc.collect()
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(n):
         impl.step()
-    return (time.perf_counter() - t0) / n
+    return (clock() - t0) / n
 
 
 def bench_workload(w: W.Workload, rounds: int, budget: float, quick: bool) -> dict:
@@ -116,10 +120,19 @@ def bench_workload(w: W.Workload, rounds: int, budget: float, quick: bool) -> di
         number[name] = max(1, int(budget / max(t, 1e-9)))
     names = list(impls)
     times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
-        for name in order:
-            times[name].append(time_steps(impls[name], number[name]))
+    # The garbage collector stays on, but what exists now (torch's and numpy's modules,
+    # the models) is frozen out of its full passes: otherwise every contender's graph
+    # building pays for traversing the other libraries' imports, an artifact of
+    # running them all in one process.
+    gc.collect()
+    gc.freeze()
+    try:
+        for r in range(rounds):
+            order = names[r % len(names):] + names[: r % len(names)]
+            for name in order:
+                times[name].append(time_steps(impls[name], number[name]))
+    finally:
+        gc.unfreeze()
     result = {
         "workload": w.__dict__,
         "steps_per_round": number,
@@ -175,10 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 7)")
     ap.add_argument("--budget", type=float, default=None,
                     help="seconds per timed block (default 0.25; 0.01 with --quick)")
+    ap.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                    help="wall time (default), or this process's CPU time, which is "
+                         "steadier on a machine shared with other jobs")
     ap.add_argument("--json", default=None,
                     help="where to save results (default benchmarks/results/latest.json; "
                          "none with --quick)")
     args = ap.parse_args(argv)
+    global clock
+    clock = CLOCKS[args.clock]
     rounds = args.rounds or (2 if args.quick else 7)
     budget = args.budget or (0.01 if args.quick else 0.25)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(W.WORKLOADS)
@@ -189,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, BLAS threads 1, "
           f"numpy {info['numpy']}, torch {info.get('torch', 'not installed')}")
-    print(f"{rounds} interleaved rounds; ratios are medians of per-round ratios\n")
-    results = {"machine": info, "quick": args.quick, "rounds": rounds, "workloads": {}}
+    print(f"{rounds} interleaved rounds, {args.clock} clock; ratios are medians of "
+          "per-round ratios\n")
+    results = {"machine": info, "quick": args.quick, "rounds": rounds, "clock": args.clock,
+               "workloads": {}}
     summary = []
     for name in names:
         w = W.WORKLOADS[name]
