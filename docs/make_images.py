@@ -1,42 +1,117 @@
-"""Draw the pictures in docs/images (run from the repository root).
+"""Draw the pictures in docs/images from the library's own layers (run from the repository
+root: ``PYTHONPATH=. python docs/make_images.py``).
 
-Until the recurrent layers land, the unrolled models come from tests/unroll.py, tagged
-exactly as the layers tag them.
+Every model is what a user gets: ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (or ``nn.Recurrent``
+over a cell written against the cell contract) with an ``nn.Linear`` head at every step and
+a squared-error loss per step, as ``microgradrnn.seqmodel.PerStepModel`` builds it.
 """
 
-import sys
+from __future__ import annotations
+
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import numpy as np
 
-from unroll import unroll  # noqa: E402
+from microgradrnn import Tensor, Value, concatenate, nn, viz
+from microgradrnn.engine import tags
+from microgradrnn.functional import mse_loss
+from microgradrnn.seqmodel import PerStepModel
 
-from microgradrnn import Value, viz  # noqa: E402
+OUT = Path(__file__).parent / "images"
 
-out = Path(__file__).parent / "images"
-L, _ = unroll("rnn", layers=2, steps=4)
-viz.draw_cells(L, arrows="gradient", title="2-layer tanh RNN unrolled over T = 4").render(
-    out / "rnn-cells.png")
-L, _ = unroll("rnn", layers=2, steps=3, hidden=2, batch=1)
-viz.draw_ops(L, title="2-layer tanh RNN, T = 3: every op").render(out / "rnn-ops.png")
-L, _ = unroll("lstm", layers=1, steps=6)
-viz.draw_cells(L, title="LSTM unrolled over T = 6: the cell-state path").render(
-    out / "lstm-cells.png")
-L, _ = unroll("rnn", layers=2, steps=40, hidden=4, seed=1)
-viz.draw_cells(L, loss_at=40, title="40-step tanh RNN: the gradient of L₄₀ alone").render(
-    out / "rnn40-folded.png")
-L, _ = unroll("gru", layers=2, steps=3, bidirectional=True)
-viz.draw_cells(L, title="bidirectional 2-layer GRU, T = 3").render(out / "bigru-cells.png")
-L, _ = unroll("custom", layers=1, steps=4)
-viz.draw_cells(L, title="a custom cell: h = ½ relu(W[x; h]) + ½ h").render(
-    out / "custom-cells.png")
-a, b, c, f = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c"), \
-    Value(-2.0, label="f")
-e = a * b
-e.label = "e"
-d = e + c
-d.label = "d"
-loss = d * f
-loss.label = "L"
-loss.backward(record_flow=True)
-viz.draw_ops(loss).render(out / "value.png")
+
+def per_step_loss(model: PerStepModel, steps: int, inputs: int, seed: int = 0) -> Tensor:
+    """L = Σ_t L_t on seeded random data (batch 1), backward run with the flow recorded."""
+    rng = np.random.default_rng(seed)
+    loss, _ = model.losses(rng.normal(size=(steps, 1, inputs)),
+                           rng.normal(size=(steps, 1, 1)))
+    loss.backward(retain_graph=True, record_flow=True)
+    return loss
+
+
+def layer_model(cell: str, layers: int, steps: int, hidden: int = 3, inputs: int = 2,
+                bidirectional: bool = False, seed: int = 0) -> Tensor:
+    model = PerStepModel(cell, inputs=inputs, hidden=hidden, layers=layers,
+                         bidirectional=bidirectional, seed=seed)
+    return per_step_loss(model, steps, inputs, seed)
+
+
+class MGUCell(nn.Module):
+    """The minimal gated unit, written against the cell contract (docs/readme/recurrent.md):
+    f = sigmoid(W_f [x, h] + b_f), n = tanh(W_n [x, f*h] + b_n), h' = h + f (n - h)."""
+
+    def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator) -> None:
+        shape = (hidden_size, input_size + hidden_size)
+        self.hidden_size = hidden_size
+        self.W_f = nn.Parameter(nn.init.xavier_uniform(shape, rng))
+        self.b_f = nn.Parameter(np.zeros(hidden_size))
+        self.W_n = nn.Parameter(nn.init.xavier_uniform(shape, rng))
+        self.b_n = nn.Parameter(np.zeros(hidden_size))
+
+    def init_state(self, batch_size: int) -> Tensor:
+        return Tensor(np.zeros((batch_size, self.hidden_size)))
+
+    def __call__(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        f = (concatenate([x, h], axis=1) @ self.W_f.T + self.b_f).sigmoid()
+        n = (concatenate([x, f * h], axis=1) @ self.W_n.T + self.b_n).tanh()
+        h = h + f * (n - h)
+        return h, h
+
+
+def custom_model(steps: int, hidden: int = 3, inputs: int = 2) -> Tensor:
+    """nn.Recurrent over MGUCell, a linear head and a loss per step, tagged by hand."""
+    rng = np.random.default_rng(0)
+    layer = nn.Recurrent(lambda n, g: MGUCell(n, hidden, g), inputs, rng=rng)
+    head = nn.Linear(hidden, 1, rng=rng)
+    x, y = rng.normal(size=(steps, 1, inputs)), rng.normal(size=(steps, 1, 1))
+    out, _ = layer(x)
+    total = None
+    for t in range(1, steps + 1):
+        with tags(t=t, role="y"):
+            y_t = head(out[t - 1])
+        with tags(t=t, role="loss"):
+            loss_t = mse_loss(y_t, y[t - 1])
+        total = loss_t if total is None else total + loss_t
+    assert total is not None
+    total.label = "L"
+    total.backward(retain_graph=True, record_flow=True)
+    return total
+
+
+def value_expression() -> Value:
+    a, b, c, f = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c"), \
+        Value(-2.0, label="f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    loss = d * f
+    loss.label = "L"
+    loss.backward(record_flow=True)
+    return loss
+
+
+def main() -> None:
+    L = layer_model("rnn", layers=2, steps=4)
+    viz.draw_cells(L, arrows="gradient", title="2-layer tanh RNN (nn.RNN) unrolled over "
+                   "T = 4").render(OUT / "rnn-cells.png")
+    L = layer_model("rnn", layers=2, steps=4, hidden=2)
+    viz.draw_ops(L, title="2-layer tanh RNN (nn.RNN), T = 4: every op").render(
+        OUT / "rnn-ops.png")
+    L = layer_model("lstm", layers=1, steps=6)
+    viz.draw_cells(L, title="LSTM (nn.LSTM) unrolled over T = 6: the cell-state path").render(
+        OUT / "lstm-cells.png")
+    L = layer_model("rnn", layers=2, steps=40, hidden=4, inputs=1, seed=1)
+    viz.draw_cells(L, loss_at=40, title="40-step tanh RNN: the gradient of L₄₀ alone"
+                   ).render(OUT / "rnn40-folded.png")
+    L = layer_model("gru", layers=2, steps=4, bidirectional=True)
+    viz.draw_cells(L, title="bidirectional 2-layer GRU (nn.GRU), T = 4").render(
+        OUT / "bigru-cells.png")
+    L = custom_model(steps=4)
+    viz.draw_cells(L, title="a custom cell (minimal gated unit) unrolled by nn.Recurrent"
+                   ).render(OUT / "custom-cells.png")
+    viz.draw_ops(value_expression()).render(OUT / "value.png")
+
+
+if __name__ == "__main__":
+    main()

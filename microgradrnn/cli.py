@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="microgradrnn",
         description="A small autograd engine, recurrent networks built from its ops, and "
         "pictures of backpropagation through time.",
@@ -16,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(commands)
+    _add_render(commands)
     return parser
 
 
@@ -45,8 +54,68 @@ def _run_demo(args: argparse.Namespace) -> int:
     return main(args.out, args.force, args.iterations, args.seed)
 
 
+def _add_render(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "render",
+        help="draw the unrolled graph of a small seeded RNN, LSTM or GRU",
+        description="Build a small seeded model (a stacked RNN, LSTM or GRU and a linear "
+        "head applied at every step, one squared-error loss per step), run one backward "
+        "pass on random data with the gradient flow recorded, and draw the unrolled graph: "
+        "the cells view (x_t, h_t, c_t, y_t, L_t; both roads of the gradient) or the ops "
+        "view (every op). The format comes from the file's extension: svg, png, dot, or "
+        "pdf when system Graphviz is installed. An existing file that microgradrnn did not "
+        "write is never overwritten without --force.",
+        epilog="example: microgradrnn render --cell lstm --layers 2 --steps 5 -o lstm.svg",
+    )
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn",
+                   help="the recurrent cell (default: rnn, a tanh RNN)")
+    p.add_argument("--layers", type=_positive_int, default=1, metavar="N",
+                   help="stacked layers (default: 1)")
+    p.add_argument("--steps", type=_positive_int, default=4, metavar="T",
+                   help="time steps to unroll (default: 4)")
+    p.add_argument("--view", choices=("cells", "ops"), default="cells",
+                   help="cells: one node per state and step; ops: every op (default: cells)")
+    p.add_argument("--loss-at", type=int, metavar="t",
+                   help="draw the gradient of the loss of step t alone (1..T; default: "
+                   "the gradient of the total loss L)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--bidirectional", action="store_true",
+                   help="bidirectional layers (a forward and a backward direction)")
+    p.add_argument("--hidden", type=_positive_int, default=3, metavar="H",
+                   help="hidden size (default: 3)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the picture to write (.svg, .png, .dot, or .pdf with system dot)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite FILE even if microgradrnn did not write it")
+    p.set_defaults(run=_run_render, parser=p)
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import render
+    from .viz import engines
+
+    if args.loss_at is not None and not 1 <= args.loss_at <= args.steps:
+        args.parser.error(f"--loss-at must be within 1..{args.steps} (the steps), "
+                          f"got {args.loss_at}")
+    fmt = render.format_of(Path(args.output))
+    if fmt not in render.FORMATS:
+        args.parser.error(f"cannot tell the format of {args.output!r} from its extension; "
+                          f"use one of {', '.join('.' + f for f in render.FORMATS)}")
+    if fmt == "pdf" and not engines.find_dot():
+        args.parser.error("pdf needs system Graphviz dot, which is not installed; "
+                          "write .svg or .png instead")
+    return render.main(args.output, args.force, cell=args.cell, layers=args.layers,
+                       steps=args.steps, view=args.view, loss_at=args.loss_at,
+                       seed=args.seed, bidirectional=args.bidirectional, hidden=args.hidden)
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
@@ -54,16 +123,19 @@ def _positive_int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.version:
-        from . import __version__
+    try:
+        args = parser.parse_args(argv)
+        if args.version:
+            from . import __version__
 
-        print(__version__)
-        return 0
-    if args.command is None:
-        parser.print_help()
-        return 0
-    return args.run(args)
+            print(__version__)
+            return 0
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return args.run(args)
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else 1
 
 
 if __name__ == "__main__":

@@ -16,38 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, nn, optim
-from .engine import Tensor, gradient_flow, no_grad, tags, toposort
-from .functional import mse_loss
+from . import data, optim
+from .engine import Tensor, gradient_flow, no_grad, toposort
+from .outfiles import MARK, check_targets, marked_svg  # noqa: F401 (MARK: re-export)
 from .progress import Progress
+from .seqmodel import PerStepModel
 from .svgplot import line_chart
 
-MARK = "<!-- made by microgradrnn demo -->"  # files carrying it may be overwritten
 WARMUP = 2  # steps left out of the test error: the first sample cannot tell cos's sign
 
 
-class SineToCosine(nn.Module):
+class SineToCosine(PerStepModel):
     """x: (T, B, 1) -> y: (T, B, 1), a stacked tanh RNN and a linear head per step."""
 
     def __init__(self, hidden: int = 16, layers: int = 2, seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
-        self.rnn = nn.RNN(1, hidden, num_layers=layers, rng=rng)
-        self.head = nn.Linear(hidden, 1, rng=rng)
-
-    def losses(self, x: np.ndarray, y: np.ndarray) -> tuple[Tensor, list[Tensor]]:
-        """The total loss L = Σ_t L_t and the per-step losses, each tagged with its step."""
-        output, _ = self.rnn(x)
-        step_losses = []
-        for t in range(1, len(x) + 1):
-            with tags(t=t, role="y"):
-                y_t = self.head(output[t - 1])
-            with tags(t=t, role="loss"):
-                step_losses.append(mse_loss(y_t, y[t - 1]))
-        total = step_losses[0]
-        for loss in step_losses[1:]:
-            total = total + loss
-        total.label = "L"
-        return total, step_losses
+        super().__init__("rnn", inputs=1, hidden=hidden, layers=layers, seed=seed)
 
 
 @dataclass
@@ -58,26 +41,6 @@ class DemoResult:
     seconds: float
     files: dict[str, Path] = field(default_factory=dict)
     gradient_norms: dict[int, list[float]] = field(default_factory=dict)
-
-
-def _check_targets(paths: list[Path], force: bool) -> None:
-    """Refuse to overwrite a file this demo did not write, unless forced."""
-    for path in paths:
-        if path.exists() and not force:
-            head = path.read_text(encoding="utf-8", errors="replace")[:2000]
-            if MARK not in head:
-                raise FileExistsError(
-                    f"demo: {path} exists and was not written by this demo; "
-                    "pass --force to overwrite it, or --out DIR to write elsewhere"
-                )
-
-
-def _marked(svg: str) -> str:
-    """The SVG text with the demo's mark after the XML prologue."""
-    if svg.startswith("<?xml"):
-        end = svg.index("?>") + 2
-        return svg[:end] + "\n" + MARK + svg[end:]
-    return MARK + "\n" + svg
 
 
 def hidden_gradient_norms(loss: Tensor, root: Tensor) -> dict[int, list[float]]:
@@ -108,7 +71,7 @@ def run(
     out = Path(out)
     files = {"cells view": out / "demo-cells.svg",
              "gradient plot": out / "demo-gradients.svg"}
-    _check_targets(list(files.values()), force)
+    check_targets(list(files.values()), force)
 
     model = SineToCosine(seed=seed)
     opt = optim.Adam(model.parameters(), lr=0.01)
@@ -136,13 +99,13 @@ def run(
     graph = viz.draw_cells(
         loss, title=f"2-layer tanh RNN, sine -> cosine, unrolled over T = {steps}")
     out.mkdir(parents=True, exist_ok=True)
-    files["cells view"].write_text(_marked(viz.to_svg(graph)), encoding="utf-8")
+    files["cells view"].write_text(marked_svg(viz.to_svg(graph)), encoding="utf-8")
     t = list(range(1, steps + 1))
     chart = line_chart(
         {f"layer {layer}": (t, values) for layer, values in norms.items()},
         title=f"How far back the last loss reaches: ‖∂L_{steps}/∂h_t‖",
         xlabel="t (time step)", ylabel="gradient norm (log scale)")
-    files["gradient plot"].write_text(_marked(chart), encoding="utf-8")
+    files["gradient plot"].write_text(marked_svg(chart), encoding="utf-8")
     return DemoResult(test_mse, losses[0], losses[-1], time.perf_counter() - start,
                       files, norms)
 

@@ -274,6 +274,13 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __bool__(self) -> bool:
+        """Truth of a one-element tensor (numpy's rule); larger tensors are ambiguous."""
+        if self.size != 1:
+            raise ValueError(f"bool: a tensor of shape {self.shape} is ambiguous as a truth "
+                             "value; use (t > 0).any() or .all()")
+        return bool(np.asarray(self._data).reshape(()))
+
     def numpy(self) -> np.ndarray:
         """A copy of the data as a numpy array."""
         return np.array(self._data)
@@ -428,6 +435,8 @@ def _dense(g: Any, parent: Tensor) -> Any:
 
 def _unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum a gradient over the axes that broadcasting added or stretched."""
+    if g.ndim < len(shape) or any(m < n for m, n in zip(g.shape[::-1], shape[::-1])):
+        g = np.broadcast_to(g, np.broadcast_shapes(g.shape, shape))  # from_op allows this
     extra = g.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(
         extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1
@@ -718,16 +727,21 @@ def pow_(a: Tensor, b: Any) -> Tensor:
         k = float(b) if x.__class__ is float or isinstance(b, np.floating) else b
         out = _np_pow(x, k)
 
-        def backward_k(g):  # d(a^k)/da = k a^(k-1)
-            return (g * k * _np_pow(x, k - 1),)
+        def backward_k(g):  # d(a^k)/da = k a^(k-1); 0 for k = 0, even at a = 0
+            return (g * k * _np_pow(x, k - 1) if k != 0 else g * 0.0,)
 
         return from_op(out, (a,), backward_k, f"**{b:g}")
     y = b._data
     out = _binary("pow", _np_pow, x, y)
 
-    def backward(g):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log a
+    def backward(g):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log a (0 at a=0, b>=0)
         ga = g * y * _np_pow(x, y - 1) if a.requires_grad else None
-        gb = g * out * _log(x) if b.requires_grad else None
+        gb = None
+        if b.requires_grad and out.__class__ is float:
+            gb = g * (0.0 if x == 0 and y >= 0 else out * _log(x))
+        elif b.requires_grad:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * np.where((x == 0) & (y >= 0), 0.0, out * _log(x))
         return ga, gb
 
     return from_op(out, (a, b), backward, "pow")
@@ -783,10 +797,10 @@ def matmul(a: Tensor, b: Any) -> Tensor:
             x2 = x[None, :] if x.ndim == 1 else x
             y2 = y[:, None] if y.ndim == 1 else y
             g2 = g
+            if y.ndim == 1:  # first: for 1-D @ 1-D, g is 0-d
+                g2 = np.expand_dims(g2, -1)
             if x.ndim == 1:
                 g2 = np.expand_dims(g2, -2)
-            if y.ndim == 1:
-                g2 = np.expand_dims(g2, -1)
             ga = gb = None
             if a.requires_grad:
                 ga = g2 @ np.swapaxes(y2, -1, -2)
@@ -885,9 +899,11 @@ def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for ax in axes:
-        if not -ndim <= ax < max(ndim, 1):
+        if not -ndim <= ax < ndim:
             raise ValueError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dims")
-        out.append(ax % max(ndim, 1))
+        out.append(ax % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis} repeats an axis")
     return tuple(out)
 
 
@@ -933,7 +949,8 @@ def max_(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
     def backward(g):  # the gradient goes to the maxima, split among ties
         mask = x == m
-        return (mask * (np.reshape(g, m.shape) / mask.sum(axis=axes, keepdims=True)),)
+        ties = mask.sum(axis=axes, keepdims=True).astype(x.dtype)  # int counts would promote
+        return (mask * (np.reshape(g, m.shape) / ties),)
 
     return from_op(out, (a,), backward, "max")
 
@@ -960,7 +977,9 @@ def transpose(a: Tensor, *axes: Any) -> Tensor:
         axes = tuple(axes[0])
     x = np.asarray(a._data)
     perm = tuple(range(x.ndim))[::-1] if not axes else axes
-    if sorted(p % max(x.ndim, 1) for p in perm) != list(range(x.ndim)):
+    if any(not -x.ndim <= p < x.ndim for p in perm) or sorted(
+        p % max(x.ndim, 1) for p in perm
+    ) != list(range(x.ndim)):
         raise ValueError(f"transpose: {axes} is not a permutation of the axes of {x.shape}")
     out = x.transpose(perm)
     inverse = np.argsort([p % x.ndim for p in perm])
@@ -1071,7 +1090,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a if condition else b`` (condition is not differentiated)."""
     cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition)
     cond = cond.astype(bool)
-    like = a._data if isinstance(a, Tensor) else b._data if isinstance(b, Tensor) else 0
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(0.0)
     a, b = _const(a, like), _const(b, like)
     try:
         out = np.where(cond, a._data, b._data)
@@ -1089,14 +1108,14 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 def _extremum(op: str, pick: Callable) -> Callable:
     def fn(a: Any, b: Any) -> Tensor:
-        like = a._data if isinstance(a, Tensor) else b._data
+        like = a if isinstance(a, Tensor) else b
         a, b = _const(a, like), _const(b, like)
         x, y = a._data, b._data
         out = _binary(op, pick, x, y)
 
         def backward(g):  # the gradient goes to the chosen input; ties share it
-            wa = (pick(x, y) == x) * 1.0
-            wb = (pick(x, y) == y) * 1.0
+            wa = (out == x).astype(out.dtype)  # float64 weights would promote float32
+            wb = (out == y).astype(out.dtype)
             both = wa + wb
             return g * wa / both, g * wb / both
 

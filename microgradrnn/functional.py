@@ -21,9 +21,11 @@ def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
-    m = x.max(axis=axis, keepdims=True)
-    return m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    # (x - m) - log sum e^(x - m): adding m back first would round away log(sum) for
+    # large m (softmax of [0, 1e16, 1e16] summed to 2)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def _check_axis(x: np.ndarray, axis: int, op: str) -> None:
@@ -36,7 +38,7 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     x = _as_tensor(x)
     X = np.asarray(x._data)
     _check_axis(X, axis, "log_softmax")
-    out = X - _logsumexp(X, axis)
+    out = _log_softmax(X, axis)
 
     def backward(g):  # d/dx = g - softmax(x) * sum(g)
         return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
@@ -49,7 +51,7 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     x = _as_tensor(x)
     X = np.asarray(x._data)
     _check_axis(X, axis, "softmax")
-    out = np.exp(X - _logsumexp(X, axis))
+    out = np.exp(_log_softmax(X, axis))
 
     def backward(g):  # d/dx = s * (g - sum(g * s))
         return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
@@ -95,7 +97,7 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     if t.size and (t.min() < 0 or t.max() >= C):
         raise ValueError(f"cross_entropy: targets must lie in [0, {C}), "
                          f"got values from {t.min()} to {t.max()}")
-    logp = Z - _logsumexp(Z, -1)
+    logp = _log_softmax(Z, -1)
     picked = np.take_along_axis(logp, t[..., None], axis=-1)[..., 0]
     n = max(t.size, 1)
     if reduction == "none":

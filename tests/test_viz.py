@@ -37,12 +37,20 @@ def test_cells_structure_rnn():
     assert "h₃⁽²⁾" in src and "x₄" in src and "L₂" in src
     assert "Wₕₕ⁽¹⁾" in src and "Wₕᵧ" in src and "rankdir=BT" in src
     assert "ordering=out" in src and "{rank=same;" in src
+    # one rank=same group per row: x, h^(1), h^(2), y, L (t = 0 states share their rows)
+    ranks = re.findall(r"\{rank=same; ([^}]*)\}", src)
+    assert len(ranks) == 5 and all(len(r.split(";")) >= 4 for r in ranks)
 
 
 def test_cells_lstm_has_cell_state_class():
     L, _ = unroll("lstm", layers=1, steps=3)
     src = draw_cells(L).source
     assert style.COLOR[style.CELL] in src and "c₂" in src and "cell state" in src
+    # the input road enters c_t (the gates feed c first): x_t -> c_t -> h_t is one column;
+    # c and h rows are flat (temporal and cell-state edges east to west)
+    assert len(re.findall(r'color="%s"[^]]*tailport="e", headport="w"'
+                          % style.COLOR[style.CELL], src)) == 3
+    assert "constraint" not in src
 
 
 def _edge_numbers(cells, fl):
@@ -114,7 +122,16 @@ def test_folding_and_window():
 def test_bidirectional_and_custom():
     L, _ = unroll("gru", layers=2, steps=3, bidirectional=True)
     src = draw_cells(L).source
-    assert "′" in src and "in₂⁽²⁾" in src and "backward direction" in src
+    assert "′" in src and "backward direction" in src
+    assert "in₂" not in src  # layer inputs are pass-through, not boxes
+    # the backward direction starts at the right: its initial state is h_4' at t = T+1
+    last = src[src.rindex("subgraph cluster_"):]
+    assert "t = 4</b>" in last and "reverse start" in last and "h₄⁽¹⁾′" in last
+    assert src.count("reverse start") == 1
+    # its edge into h_3' is temporal and flat (drawn h_3' -> h_4' with dir=back)
+    assert re.search(r'-> n\d+ \[color="%s".*dir="back", tailport="e", headport="w"'
+                     % style.COLOR[style.TEMPORAL], src)
+    assert "other dependencies" not in src
     L, _ = unroll("custom", layers=1, steps=3)
     assert "h₃" in draw_cells(L).source
 
@@ -188,3 +205,83 @@ def test_quote_and_html_escapers():
     assert dot.quote('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
     assert dot.html("<b>&\"</b>") == "&lt;b&gt;&amp;&quot;&lt;/b&gt;"
     assert dot.num(1.234e-4) == "1.2e-04" and dot.num(0.8333) == "0.83" and dot.num(0) == "0"
+
+
+def _real(cell="rnn", **kw):
+    """A model from the library's own layers (nn) with a per-step nn.Linear head."""
+    from microgradrnn.seqmodel import PerStepModel
+
+    kw = {"inputs": 2, "hidden": 2, **kw}
+    steps = kw.pop("steps", 3)
+    model = PerStepModel(cell, **kw)
+    rng = np.random.default_rng(0)
+    loss, _ = model.losses(rng.normal(size=(steps, 1, 2)), rng.normal(size=(steps, 1, 1)))
+    loss.backward(retain_graph=True, record_flow=True)
+    return loss
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_head_weight_named_by_role_y(cell):
+    # nn.Linear's parameter is labelled plain "weight", and its input is a slice of the
+    # stacked output made inside the y scope: still W_hy, in the header and on h -> y
+    src = draw_cells(_real(cell, layers=2)).source
+    assert "Wₕᵧ" in src and not re.search(r"\bweight\b(?!s)", src)
+    assert len(re.findall(r"Wₕᵧ  \d", src)) == 3  # on each h_t -> y_t edge, with its flow
+    assert "gate₁" not in src  # the cells' internal role="gate" ops are contracted away
+    assert "Wₕᵧ" in draw_ops(_real(cell, steps=2)).source
+
+
+def _ranks(src):
+    return [r.split("; ") for r in re.findall(r"\{rank=same; ([^}]*)\}", src)]
+
+
+def test_ops_structure_rnn_rows_flat():
+    src = draw_ops(_real("rnn", layers=2, steps=3)).source
+    assert len(re.findall(r"subgraph cluster_t\d+ \{", src)) == 4  # t = 0..3
+    # each layer's chain W_hh h_t-1 + b -> add -> tanh = h_t, for every step (and h_0),
+    # is one rank=same group: 1 + 3 * 3 nodes per layer
+    rows = [r for r in _ranks(src) if len(r) == 10]
+    assert len(rows) == 2
+    # temporal edges flat, east to west, coloured; parameters are not nodes
+    temporal = re.findall(r'-> n\d+ \[color="%s"[^]]*\]' % style.COLOR[style.TEMPORAL], src)
+    assert len(temporal) == 6 and all('tailport="e", headport="w"' in e for e in temporal)
+    assert "Wₕₕ⁽¹⁾ h₂⁽¹⁾ + bₕₕ⁽¹⁾" in src and "h₃⁽²⁾ = tanh" in src
+    assert not re.search(r"\bweight\b(?!s)", src) and "temporal" in src and "inside a cell" in src
+
+
+def test_ops_lstm_and_fold():
+    src = draw_ops(_real("lstm", steps=3)).source
+    assert style.COLOR[style.CELL] in src and "c₂ = +" in src
+    assert "folded" not in src
+    src = draw_ops(_real("rnn", layers=2, steps=8)).source  # folds above 6 steps
+    assert "t = 3 … 6" in src and "<b>t = 7</b>" in src and "<b>t = 4</b>" not in src
+    folds = set(re.findall(r"\b(fold\d+_\d+) \[", src))
+    assert len(folds) == 5  # x, h^(1), h^(2), y/L, sum
+    flat = [r for r in _ranks(src) if any(f in r for f in folds)]
+    assert len(flat) >= 3  # x row and both layers' rows include their fold node
+    assert "folded" not in draw_ops(_real("rnn", steps=8), fold=False).source
+
+
+def test_weights_are_named_through_views_and_biases_are_not():
+    # a cell written as x @ W.T (a transpose of the parameter) still names W on its edges
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.normal(size=(2, 3)), requires_grad=True, label="W_cell")
+    b = Tensor(np.zeros(2), requires_grad=True, label="b_cell")
+    x = Tensor(rng.normal(size=(2, 1, 1)))
+    h = Tensor(np.zeros((1, 2)))
+    total = None
+    for t in (1, 2):
+        with tags(t=t, layer=1, direction="fwd"):
+            with tags(role="x"):
+                x_t = x[t - 1]
+            from microgradrnn import concatenate
+
+            h = (concatenate([x_t, h], axis=1) @ W.T + b).tanh()
+        h.tags = {**h.tags, "role": "h"}
+        with tags(t=t, role="loss"):
+            L_t = (h * h).sum()
+        total = L_t if total is None else total + L_t
+    total.backward(record_flow=True)
+    src = draw_cells(total).source
+    assert src.count("W_cell") >= 3  # header plus edges into h_1 and h_2
+    assert "b_cell" not in src

@@ -3,12 +3,22 @@ named on the edges; time left to right, depth bottom to top."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..engine import Tensor
 from . import dot, style
-from .graph import NON_STATE_ROLES, Cells, Slot, contract, get_flow, is_bias, norm, walk
+from .graph import (
+    NON_STATE_ROLES,
+    Cells,
+    Slot,
+    contract,
+    get_flow,
+    head_params,
+    is_bias,
+    norm,
+    walk,
+)
 from .names import state_name, weight_name
 from .picture import Picture, make
 
@@ -42,21 +52,28 @@ def _row_order(s: Slot) -> tuple:
     return (1, layer, 1 + d, 1 if s.role == "h" else 0, s.role)
 
 
+def _is_bwd(row: tuple) -> bool:
+    """A row of the backward direction of a bidirectional layer (see ``_row_order``)."""
+    return row[0] == 1 and row[2] == 2
+
+
 def _columns(steps: list[int], has_init: bool, fold: bool | None, keep: int,
-             fold_above: int, window: tuple[int, int] | None) -> list[tuple[str, int, int]]:
+             fold_above: int, window: tuple[int, int] | None,
+             has_rinit: bool = False, who: str = "draw_cells") -> list[tuple[str, int, int]]:
     """Columns left to right as (kind, first step, last step): ("step", t, t),
-    ("init", 0, 0) or ("fold", a, b)."""
+    ("init", 0, 0), ("fold", a, b), and last ("rinit", T+1, T+1), the initial state of
+    the backward direction of a bidirectional layer (it starts at the right end)."""
     if not steps:
-        return [("init", 0, 0)] if has_init else []
+        return [("init", 0, 0)] if has_init or has_rinit else []
     T = steps[-1]
     if window is not None:
         a, b = window
         if not (1 <= a <= b <= T):
-            raise ValueError(f"draw_cells: window {window} is not within steps 1..{T}")
+            raise ValueError(f"{who}: window {window} is not within steps 1..{T}")
         visible = set(range(a, b + 1))
     elif fold or (fold is None and T > fold_above):
         if keep < 1:
-            raise ValueError(f"draw_cells: keep must be at least 1, got {keep}")
+            raise ValueError(f"{who}: keep must be at least 1, got {keep}")
         visible = set(range(1, keep + 1)) | set(range(T - keep + 1, T + 1))
     else:
         visible = set(steps)
@@ -74,6 +91,8 @@ def _columns(steps: list[int], has_init: bool, fold: bool | None, keep: int,
             run.append(t)
     if run:
         cols.append(("fold", run[0], run[-1]))
+    if has_rinit:
+        cols.append(("rinit", T + 1, T + 1))
     return cols
 
 
@@ -128,8 +147,14 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
     nodes = graph.nodes
     layers = len({s.layer for s in slots if s.layer is not None})
     steps = sorted({s.t for s in slots if s.t is not None and s.t >= 1})
+    # the backward direction starts at the right: draw its t = 0 state at t = T + 1
+    inits = {k for k, s in enumerate(slots) if s.t == 0}
+    if steps:
+        slots = [replace(s, t=steps[-1] + 1) if k in inits and s.direction == "bwd" else s
+                 for k, s in enumerate(slots)]
     has_init = any(s.t == 0 for s in slots)
-    cols = _columns(steps, has_init, fold, keep, fold_above, window)
+    has_rinit = len(inits) > sum(s.t == 0 for s in slots)
+    cols = _columns(steps, has_init, fold, keep, fold_above, window, has_rinit)
     col_of_t: dict[int, int] = {}
     for c, (_, a, b) in enumerate(cols):
         for t in range(a, b + 1):
@@ -168,7 +193,7 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
     flows = [f for d in edges.values() for f in d.flows if f]
     largest = max(flows) if flows else 0.0
 
-    heads = {w for e in cells.edges if slots[e.dst].role == "y" for w in e.weights}
+    heads = head_params(graph)
     lines = [
         "rankdir=BT", "newrank=true", "compound=true", "nodesep=0.5", "ranksep=0.45",
         f"fontname={dot.quote(style.FONT)}",
@@ -192,7 +217,7 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
                                                           layers))
         else:
             node_lines[nid] = dot.node(nid, _node_attrs(s, nodes[s.rep], fl, layers,
-                                                        bool(cells.edges)))
+                                                        k in inits))
         c = col_of_t.get(s.t) if s.t is not None else None
         if c is None:
             outside.append(nid)
@@ -205,21 +230,43 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
         members_c = sorted(col_nodes[c])
         sub = [f"subgraph cluster_{c} {{"]
         sub += ["\t" + x for x in _cluster_attrs(kind, a, b)]
-        for _, nid in members_c:
-            sub.append("\t" + node_lines[nid] + f" [group=g{c}]".replace(" [", " [", 1))
+        for r, nid in members_c:
+            g = f"g{c}b" if _is_bwd(r) else f"g{c}"
+            sub.append("\t" + node_lines[nid] + f" [group={g}]")
         anchor = members_c[0][1] if members_c else None
         if not members_c or row_ix[members_c[0][0]] != bottom:
             anchor = f"anchor{c}"
             sub.append(f"\t{anchor} [style=invis, shape=point, width=0, height=0]")
-            rows_extra = col_nodes.setdefault(-1, [])
-            rows_extra.append((rows[bottom], anchor))
-        sub.append("}")
-        lines += sub
-        order_edges.append(anchor)
+            col_nodes.setdefault(-1, []).append((rows[bottom], anchor))
         ids = [nid for _, nid in members_c]
         if anchor not in ids:
             ids = [anchor] + ids
-        chains += [f"{p} -> {q} [style=invis]" for p, q in zip(ids, ids[1:])]
+        if any(_is_bwd(r) for r, _ in members_c) and any(
+                not _is_bwd(r) and r[0] == 1 for r, _ in members_c):
+            # two vertical lines: the forward chain x -> h^(1) -> h^(2) -> y -> L on the
+            # left runs straight past the backward direction's nodes on the right. An
+            # invisible point holds each row's place in the other line.
+            lines_ = {False: [] if anchor == ids[0] and members_c else [anchor], True: []}
+            state_rows = [r for r, _ in members_c if r[0] == 1]
+            for r, nid in members_c:
+                bwd = _is_bwd(r)
+                lines_[bwd].append(nid)
+                if r[0] == 1 and (bwd or min(state_rows) <= r):
+                    ph = f"p{c}_{row_ix[r]}"
+                    sub.append(f"\t{ph} [style=invis, shape=point, width=0, height=0, "
+                               f"group=g{c}{'' if bwd else 'b'}]")
+                    col_nodes.setdefault(-1, []).append((r, ph))
+                    lines_[not bwd].append(ph)
+                    left, right = (ph, nid) if bwd else (nid, ph)
+                    chains.append(f"{left} -> {right} [style=invis]")
+            for ids_ in lines_.values():
+                chains += [f"{p} -> {q} [style=invis]"
+                           for p, q in zip(ids_, ids_[1:], strict=False)]
+        else:
+            chains += [f"{p} -> {q} [style=invis]" for p, q in zip(ids, ids[1:], strict=False)]
+        sub.append("}")
+        lines += sub
+        order_edges.append(anchor)
     for nid in outside:
         lines.append(node_lines[nid])
 
@@ -241,15 +288,8 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
 
     col_of_node = {nid: c for c in col_nodes for _, nid in col_nodes[c]}
     row_of_node = {nid: r for c in col_nodes for r, nid in col_nodes[c]}
-    col_rows = {c: sorted(r for r, _ in col_nodes[c]) for c in col_nodes}
     for d in edges.values():
-        c = col_of_node.get(d.src)
-        skips = False
-        if c is not None and c == col_of_node.get(d.dst):
-            rs = col_rows[c]
-            skips = abs(rs.index(row_of_node[d.src]) - rs.index(row_of_node[d.dst])) > 1
-        lines.append(_edge_line(d, nodes, heads, largest, arrows, col_of_node, row_of_node,
-                                skips))
+        lines.append(_edge_line(d, nodes, heads, largest, arrows, col_of_node, row_of_node))
     return make("cells", lines)
 
 
@@ -293,8 +333,10 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
                  else "gradients of the root L")
     more = []
     if cells.shared_hops:
-        more.append("where a path inside a cell feeds several of its nodes (gates → c and h),"
-                    " its gradient is drawn on the edge to the last of them (h)")
+        more.append("where one path feeds several nodes of a step (gates → c and h; a layer's "
+                    "input → both directions above), its gradient is drawn on one edge: to "
+                    "the same row (hₜ₋₁ → hₜ), else to the lowest (xₜ → cₜ); unnumbered edges "
+                    "share a numbered one's gradient")
     if any(s.direction == "bwd" for s in cells.slots):
         more.append("′ marks the backward direction")
     for text in ["; ".join(notes)] + more:
@@ -305,40 +347,44 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
 
 
 def _cluster_attrs(kind: str, a: int, b: int) -> list[str]:
-    if kind == "init":
-        return ['label=<<b>t = 0</b>>', "labeljust=c", "labelloc=b", 'style="dashed,rounded"',
+    if kind in ("init", "rinit"):
+        text = "<b>t = 0</b>" if kind == "init" else (
+            f'<b>t = {a}</b><br/><font point-size="9">reverse start</font>')
+        return [f"label=<{text}>", "labeljust=c", "labelloc=b", 'style="dashed,rounded"',
                 'color="#AAAAAA"']
     if kind == "fold":
         n = b - a + 1
         text = f"t = {a} … {b}" if n > 1 else f"t = {a}"
         return [f'label=<<b>{text}</b><br/><font point-size="9">{n} step'
-                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c", "labelloc=b",
-                'style="dashed,rounded"', 'color="#AAAAAA"']
+                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c",
+                # at the foot of the column (rankdir=BT turns t into the bottom): the
+                # edge from the fold column up to L then does not run through the label
+                "labelloc=t", 'style="dashed,rounded"', 'color="#AAAAAA"']
     return [f"label=<<b>t = {a}</b>>", "labeljust=c", "labelloc=b",
             'style="rounded,filled"',
             f'fillcolor="{style.CLUSTER_FILL}"', f'color="{style.CLUSTER_PEN}"']
 
 
-def _fill_key(s: Slot) -> str:
-    if s.t == 0:
+def _fill_key(s: Slot, init: bool) -> str:
+    if init:
         return "init"
     if s.role in style.FILL:
         return s.role
     return "state"
 
 
-def _node_attrs(s: Slot, node: Tensor, fl: Any, layers: int, has_edges: bool) -> dict:
-    fill, pen = style.FILL[_fill_key(s)]
+def _node_attrs(s: Slot, node: Tensor, fl: Any, layers: int, init: bool) -> dict:
+    fill, pen = style.FILL[_fill_key(s, init)]
     if s.role == "root":
         name = dot.html(node.label or "L", 24)
         body = f"<b>{name}</b>"
     else:
         body = state_name(s.role, s.t, s.layer, s.direction, layers)
-        body = body if s.t == 0 or s.role == "x" else f"<b>{body}</b>"
+        body = body if init or s.role == "x" else f"<b>{body}</b>"
     g = norm(fl.grad(node))
     if g is not None and s.role not in ("root", "loss"):
         body += f'<br/><font point-size="9" color="#444444">‖grad‖ {dot.num(g)}</font>'
-    shape = "ellipse" if s.role == "x" or s.t == 0 else "box"
+    shape = "ellipse" if s.role == "x" or init else "box"
     a = {"label": dot.label(body), "shape": shape, "style": "rounded,filled" if
          shape == "box" else "filled", "fillcolor": fill, "color": pen,
          "tooltip": f"{node.op or 'leaf'} {s.role} t={s.t} layer={s.layer} {node.label}"}
@@ -362,7 +408,7 @@ def _fold_attrs(members: list[Slot], layers: int) -> dict:
 
 
 def _edge_line(d: _Drawn, nodes: list, heads: set[int], largest: float, arrows: str,
-               col_of: dict[str, int], row_of: dict[str, tuple], skips: bool) -> str:
+               col_of: dict[str, int], row_of: dict[str, tuple]) -> str:
     color = style.COLOR[d.cls]
     single = len(d.flows) == 1
     f = d.flows[0] if single else max((x for x in d.flows if x), default=None)
@@ -372,19 +418,22 @@ def _edge_line(d: _Drawn, nodes: list, heads: set[int], largest: float, arrows: 
         text += ("  " if text else "") + dot.num(f)
     folded = d.src.startswith("fold") or d.dst.startswith("fold")
     a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(f, largest)}
-    if text:
-        a["label"] = dot.label(f'<font color="{color}">{text}</font>')
-    if folded:
-        a["style"] = "dashed"
     tail, head = d.src, d.dst
     back = arrows == "gradient"
     ct, ch = col_of.get(tail), col_of.get(head)
     if ct is not None and ch is not None and ct > ch:  # a right-to-left edge (bwd layer)
         tail, head, back = head, tail, not back
+    flat = row_of.get(tail) is not None and row_of.get(tail) == row_of.get(head)
+    if text:
+        # a flat edge's label goes below its right end (headlabel): a plain label on a
+        # flat edge makes dot bend it into an S around a label node
+        a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
+        if flat:
+            a.update(labelangle=-18, labeldistance=4.5, labelfontsize=9)
+    if folded:
+        a["style"] = "dashed"
     if back:
         a["dir"] = "back"
-    if row_of.get(tail) is not None and row_of.get(tail) == row_of.get(head):
+    if flat:
         a["tailport"], a["headport"] = "e", "w"
-    elif skips:  # x_t -> h_t past c_t: let the column chain place the rows
-        a["constraint"] = "false"
     return dot.edge(tail, head, a)

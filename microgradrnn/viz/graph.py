@@ -15,6 +15,7 @@ import numpy as np
 from ..engine import Flow, Tensor, gradient_flow
 
 NON_STATE_ROLES = ("x", "input", "y", "loss", "output")
+INNER_ROLES = ("gate",)  # ops inside a cell (the nn cells tag their gates): not key nodes
 
 
 @dataclass
@@ -70,8 +71,30 @@ def is_param(node: Tensor) -> bool:
     return not node.parents and node.requires_grad and "role" not in node.tags
 
 
+_VIEWS = ("transpose", "reshape")
+
+
+def view_source(node: Tensor) -> Tensor:
+    """The tensor a chain of transposes/reshapes was taken from (node itself if none)."""
+    while node.op in _VIEWS and len(node.parents) == 1:
+        node = node.parents[0]
+    return node
+
+
+def head_params(graph: Graph) -> set[int]:
+    """The weights of the head: parameters used by an op that makes a node tagged
+    role="y" (see ``names.weight_name``)."""
+    out = set()
+    for k, node in enumerate(graph.nodes):
+        if is_param(node) and any(graph.nodes[j].tags.get("role") == "y"
+                                  for j, _ in graph.children[k]):
+            out.add(k)
+    return out
+
+
 def is_bias(node: Tensor) -> bool:
-    return "bias" in node.label.lower() or (node.label == "" and np.ndim(node.data) == 1)
+    """A bias: named so, or any parameter with at most one dimension (weights are matrices)."""
+    return "bias" in node.label.lower() or np.ndim(node.data) <= 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -173,7 +196,9 @@ class Cells:
 def _slot_key(node: Tensor, is_root: bool) -> tuple | None:
     tags = node.tags
     role = tags.get("role")
-    if role is None or role == "output":
+    # "input" (a layer's input: both directions below, joined) and "output" (the stacked
+    # top layer) are pass-through: h^(l-1) and h^(l-1)' feed h^(l) directly
+    if role is None or role in ("output", "input") or role in INNER_ROLES:
         return ("root", None, None, None) if is_root else None
     t, layer = tags.get("t"), tags.get("layer")
     if role in ("x", "y", "loss"):  # one x_t, y_t, L_t per step, whichever direction
@@ -186,9 +211,9 @@ def contract(graph: Graph, flow: Any) -> Cells:
     """Contract the graph onto key nodes: an edge p -> c for every path from p to c
     through non-key nodes only. The flow of each first hop out of p is given to one
     contracted edge: to the only key node the hop leads to, or, when it leads to
-    several (LSTM gates feed c_t and h_t), to the one at p's own step, else the
-    nearest step, else the last one made (h_t); so the flows leaving p still sum to
-    dL/dp."""
+    several (LSTM gates feed c_t and h_t), to the one ``_pick`` chooses; so the flows
+    leaving p still sum to dL/dp. A layer's input (role "input") feeding both directions
+    above gets an edge to each, the flow on the picked one."""
     nodes, n = graph.nodes, len(graph.nodes)
     root_i = graph.index[graph.root]
     slots: list[Slot] = []
@@ -209,24 +234,34 @@ def contract(graph: Graph, flow: Any) -> Cells:
     is_p = set(params)
 
     def param_parents(k: int) -> set[int]:
-        return {graph.index[p] for p in nodes[k].parents} & is_p if nodes[k].parents else set()
+        # W.T or W.reshape(...) in a cell is W itself for naming: look through the view
+        return {graph.index[view_source(p)] for p in nodes[k].parents} & is_p
+
+    # weights used by any op of a slot (y_t = head(output[t]): the getitem enters the slot,
+    # the head's linear inside it uses W_hy) are named on every edge into the slot
+    inside: dict[int, set[int]] = {}
+    for k in range(n):
+        if slot_of[k] >= 0:
+            inside.setdefault(slot_of[k], set()).update(param_parents(k))
 
     # downstream: for non-key nodes, the key slots first reached and the weights met
+    # downstream: for non-key nodes, the key slots first reached and, per slot, the
+    # weights met on the way (a layer's input feeds h^(l) through W_xh^(l) and h^(l)'
+    # through W_xh^(l)': each edge names its own)
     dst: list[frozenset | None] = [None] * n
-    wts: list[frozenset | None] = [None] * n
+    wts: list[dict[int, set[int]] | None] = [None] * n
     for k in range(n - 1, -1, -1):
         if slot_of[k] >= 0 or k in is_p:
             continue
-        d: set[int] = set()
-        w: set[int] = param_parents(k)
+        own = param_parents(k)
+        w: dict[int, set[int]] = {}
         for j, _ in graph.children[k]:
             if slot_of[j] >= 0:
-                d.add(slot_of[j])
-                w |= param_parents(j)
+                w.setdefault(slot_of[j], set()).update(own)
             else:
-                d |= dst[j]  # type: ignore[arg-type]
-                w |= wts[j]  # type: ignore[arg-type]
-        dst[k], wts[k] = frozenset(d), frozenset(w)
+                for target, ws in wts[j].items():  # type: ignore[union-attr]
+                    w.setdefault(target, set()).update(own | ws)
+        dst[k], wts[k] = frozenset(w), w
 
     edges: dict[tuple[int, int], CEdge] = {}
     shared = False
@@ -237,15 +272,26 @@ def contract(graph: Graph, flow: Any) -> Cells:
         for j, i in graph.children[k]:
             sj = slot_of[j]
             if sj >= 0:
-                target, w = sj, param_parents(j)
+                target, w = sj, inside.get(sj, set())
             else:
                 targets = dst[j]
                 if not targets:
                     continue
-                if len(targets) > 1:
-                    shared = True
                 target = _pick(slots, sp, targets)
-                w = wts[j]
+                # a hop feeding several nodes of one step (gates -> c_t and h_t); the
+                # stacked output feeding every y_t is sliced per step, so it is not one
+                same = [u for u in targets if slots[u].t == slots[target].t]
+                if len(same) > 1:
+                    shared = True
+                    if nodes[j].tags.get("role") == "input":
+                        # a layer's input feeds both directions above: draw both edges,
+                        # the gradient (not separable per edge) on the picked one
+                        for u in same:
+                            if u != target and (sp, u) not in edges:
+                                edges[(sp, u)] = CEdge(sp, u)
+                            if u != target:
+                                edges[(sp, u)].weights |= wts[j][u] | inside.get(u, set())
+                w = wts[j][target] | inside.get(target, set())  # type: ignore[index]
             if target == sp:
                 continue
             e = edges.get((sp, target))
@@ -261,13 +307,17 @@ def contract(graph: Graph, flow: Any) -> Cells:
 
 
 def _pick(slots: list[Slot], sp: int, targets: frozenset) -> int:
+    """The key node that gets the flow of a hop leading to several: the nearest step;
+    then the same row (role, layer, direction: h_t-1 -> h_t, not c_t, so temporal edges
+    stay flat); else the first made (x_t -> c_t, which the gates feed before h_t)."""
     if len(targets) == 1:
         return next(iter(targets))
-    t = slots[sp].t
+    src = slots[sp]
 
     def rank(s: int) -> tuple:
-        ts = slots[s].t
-        dt = abs(ts - t) if (t is not None and ts is not None) else 10**9
-        return (dt, -slots[s].rep)
+        u = slots[s]
+        dt = abs(u.t - src.t) if (src.t is not None and u.t is not None) else 10**9
+        same_row = (u.role, u.layer, u.direction) == (src.role, src.layer, src.direction)
+        return (dt, not same_row, u.rep)
 
     return min(targets, key=rank)

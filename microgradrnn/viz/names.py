@@ -14,18 +14,22 @@ BWD = "′"  # marks the backward direction of a bidirectional layer
 def weight_name(label: str, head: bool = False) -> str:
     """PyTorch-style parameter names in math notation, HTML-escaped.
 
-    weight_ih_l0 -> Wₓₕ⁽¹⁾, weight_hh_l1_reverse -> Wₕₕ⁽²⁾′, a head's "weight" -> Wₕᵧ;
-    other labels are shown as they are.
+    weight_ih_l0 -> Wₓₕ⁽¹⁾, weight_hh_l1_reverse -> Wₕₕ⁽²⁾′; other labels are shown as
+    they are.
+
+    The head rule: a weight used by an op that makes a node tagged role="y" is the
+    head's (``graph.head_params``; the caller passes ``head=True``). Its name is Wₕᵧ
+    (bᵧ for a bias) whatever its label, unless the label is already a recurrent
+    parameter's name. So nn.Linear's plain "weight" reads Wₕᵧ however the head's input
+    was sliced or tagged.
     """
     m = _PARAM.match(label)
     if m:
         kind, which, layer, rev = m.groups()
         base = ("W" if kind == "weight" else "b") + ("ₓₕ" if which == "ih" else "ₕₕ")
         return base + sup(f"({int(layer) + 1})") + (BWD if rev else "")
-    if head and label == "weight":
-        return "Wₕᵧ"
-    if head and label == "bias":
-        return "bᵧ"
+    if head:
+        return "bᵧ" if "bias" in label.lower() else "Wₕᵧ"
     return html(label or "W", max_len=24)
 
 

@@ -1,16 +1,29 @@
-"""The ops view: every node of the graph with its op, label and shape, and the gradient
-that flowed along every edge. Tagged graphs get one cluster per step (and per layer
-inside it); an untagged graph of Values draws like micrograd's picture."""
+"""The ops view: every op of the graph with the gradient that flowed along every edge.
+
+A tagged graph (an unrolled network) gets one cluster per step. Inside it each layer's
+chain from h_{t-1} to h_t (the ops on the shortest path between them: W_hh h_{t-1} + b,
+add, tanh for an RNN; the cell state's f * c, add for an LSTM) sits on one rank shared by
+all steps, so dL/dh flows back along one straight line per layer. Inputs feed the chains
+from below, the head and per-step losses sit above the top layer, the total L on top.
+An untagged graph of Values draws like micrograd's ``draw_dot``.
+"""
 
 from __future__ import annotations
 
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import Tensor
 from . import dot, style
-from .graph import Graph, get_flow, is_param, norm, walk
+from .cells import _cluster_attrs, _columns
+from .graph import NON_STATE_ROLES, Graph, get_flow, head_params, is_bias, is_param, norm, walk
 from .names import state_name, weight_name
 from .picture import Picture, make
+
+_SYMBOL = {"add": "+", "mul": "×", "sub": "−", "div": "/", "neg": "−", "sigmoid": "σ",
+           "matmul": "@", "getitem": "slice", "concatenate": "concat", "pow": "**"}
+_STATE_SKIP = NON_STATE_ROLES + ("gate",)
 
 
 def draw_ops(
@@ -19,137 +32,66 @@ def draw_ops(
     flow: Any = None,
     loss_at: int | None = None,
     arrows: str = "forward",
+    fold: bool | None = None,
+    keep: int = 2,
+    fold_above: int = 6,
+    window: tuple[int, int] | None = None,
     title: str | None = None,
 ) -> Picture:
     """The ops view of the graph under ``root``.
 
-    flow, loss_at, arrows, title: as for ``draw_cells``. Scalars (``Value``) show data
-    and grad as micrograd's ``draw_dot`` does; tensors show their shape and the norms
-    of data and grad. Weights used at several time steps are not drawn as nodes: they
-    are named in the nodes that use them.
+    flow, loss_at, arrows, title: as for ``draw_cells``. fold, keep, fold_above, window:
+    as for ``draw_cells``, but the ops view costs about 700 px per step, so by default it
+    folds sequences longer than 6 steps, keeping the first and last 2. Scalars (``Value``)
+    show data and grad as micrograd's ``draw_dot`` does; tensors show their shape and the
+    norm of their gradient. Weights are not drawn as nodes: they are named in the ops
+    that use them (``Wₕₕ⁽¹⁾ h₀⁽¹⁾ + bₕₕ⁽¹⁾``).
     """
     if arrows not in ("forward", "gradient"):
         raise ValueError(f"draw_ops: arrows must be 'forward' or 'gradient', got {arrows!r}")
     graph = walk(root)
     fl = get_flow(graph, flow, loss_at)
-    return _build(graph, fl, arrows, title, loss_at)
+    if not any("t" in n.tags for n in graph.nodes):
+        return _plain(graph, fl, arrows, title)
+    return _Tagged(graph, fl, arrows, title, loss_at).build(fold, keep, fold_above, window)
 
 
-def _steps_of_users(graph: Graph) -> dict[int, set]:
-    out: dict[int, set] = {}
-    for k, node in enumerate(graph.nodes):
-        if is_param(node):
-            out[k] = {graph.nodes[j].tags.get("t") for j, _ in graph.children[k]}
-    return out
+# ---------------------------------------------------------------------------------------
+# Untagged graphs: micrograd's picture
 
 
-def _build(graph: Graph, fl: Any, arrows: str, title: str | None,
-           loss_at: int | None) -> Picture:
+def _plain(graph: Graph, fl: Any, arrows: str, title: str | None) -> Picture:
     nodes = graph.nodes
-    tagged = any("t" in n.tags for n in nodes)
-    users = _steps_of_users(graph)
-    hidden = {k for k, ts in users.items() if tagged and len(ts) > 1}
-    layers = len({n.tags.get("layer") for n in nodes if n.tags.get("layer") is not None})
     scalar = all(isinstance(n.data, float) for n in nodes)
-    lines = [f"rankdir={'BT' if tagged else 'LR'}", "newrank=true",
-             f"fontname={dot.quote(style.FONT)}",
+    lines = ["rankdir=LR", f"fontname={dot.quote(style.FONT)}",
              f"node [fontname={dot.quote(style.FONT)}, fontsize=11]",
              f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]"]
-    if title or tagged:
-        T = max((n.tags.get("t") or 0 for n in nodes), default=0)
-        head = title or f"every op of the graph, T = {T}"
-        note = ("gradients of L" + dot.sub(loss_at) + " only") if loss_at is not None else \
-            "gradients of the root"
-        lines += [f'label=<<font point-size="16"><b>{dot.html(head, 120)}</b></font><br/>'
-                  f'<font point-size="10" color="{style.NOTE}">edge width ~ log ‖gradient '
-                  f"along the edge‖, number = that norm; {note}; shared weights are named "
-                  "in the ops that use them</font>>", "labelloc=t", "labeljust=l"]
+    if title:
+        lines += [f'label=<<font point-size="16"><b>{dot.html(title, 120)}</b></font>>',
+                  "labelloc=t", "labeljust=l"]
     flows = [norm(fl.edge(n, i)) for n in nodes for i in range(len(n.parents))]
     largest = max((f for f in flows if f), default=0.0)
-
-    stmts: dict[tuple, list[str]] = {}
     for k, node in enumerate(nodes):
-        if k in hidden:
-            continue
-        key = (node.tags.get("t"), node.tags.get("layer"), node.tags.get("direction"))
-        if not tagged or key[0] is None:
-            key = (None, None, None)
-        nid = f"n{k}"
-        if scalar and not tagged:
-            stmts.setdefault(key, []).extend(_micrograd(nid, node, fl))
+        if scalar:
+            lines += _micrograd(f"n{k}", node, fl)
         else:
-            stmts.setdefault(key, []).append(
-                dot.node(nid, _tensor_attrs(node, graph, hidden, fl, layers)))
-    steps = sorted({k[0] for k in stmts if k[0] is not None})
-    anchors = []
-    for t in steps:
-        lines.append(f"subgraph cluster_t{t} {{")
-        lines += [f"\tlabel=<<b>t = {t}</b>>", "\tlabeljust=c", "\tlabelloc=b",
-                  '\tstyle="rounded,filled"', f'\tfillcolor="{style.CLUSTER_FILL}"',
-                  f'\tcolor="{style.CLUSTER_PEN}"']
-        keys = sorted((k for k in stmts if k[0] == t), key=lambda k: (k[1] or 0, str(k[2])))
-        for key in keys:
-            body = stmts[key]
-            if key[1] is None:
-                lines += ["\t" + x for x in body]
-                continue
-            text = f"layer {key[1]}" + (" (backward)" if key[2] == "bwd" else "")
-            lines.append(f"\tsubgraph cluster_t{t}_l{key[1]}_{key[2] or ''} {{")
-            lines += [f"\t\tlabel={dot.quote(text)}", "\t\tlabeljust=r", "\t\tlabelloc=b",
-                      '\t\tstyle="rounded,dashed"', f'\t\tcolor="{style.CLUSTER_PEN}"',
-                      "\t\tfontsize=9"]
-            lines += ["\t\t" + x for x in body]
-            lines.append("\t}")
-        lines.append("}")
-        ids = [f"n{k}" for k, n in enumerate(nodes) if n.tags.get("t") == t and k not in hidden]
-        xs = [i for i in ids if nodes[int(i[1:])].tags.get("role") in ("x", "h", "c")]
-        anchors.append((xs or ids)[0])
-    lines += stmts.get((None, None, None), [])
-    if len(anchors) > 1:
-        lines.append("order [style=invis, shape=point, width=0, height=0, ordering=out]")
-        lines += [f"order -> {a} [style=invis]" for a in anchors]
-    # rows: every state of one layer on one rank, so dL/dh flows back along a line
-    rows: dict[tuple, list[str]] = {}
-    for k, node in enumerate(nodes):
-        role = node.tags.get("role")
-        if role and role not in ("y", "loss", "input", "output") and tagged:
-            rows.setdefault((role, node.tags.get("layer"), node.tags.get("direction")),
-                            []).append(f"n{k}")
-    for ids in rows.values():
-        if len(ids) > 1:
-            lines.append(dot.same_rank(ids))
+            lines.append(dot.node(f"n{k}", _box(_title_plain(node), node, fl, "op" if
+                                                node.parents else "leaf")))
     for j, node in enumerate(nodes):
         for i, p in enumerate(node.parents):
-            k = graph.index[p]
-            if k in hidden:
-                continue
             f = norm(fl.edge(node, i))
-            cls = _edge_class(p, node)
-            color = style.COLOR[cls]
+            color = style.COLOR[style.OTHER]
             a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(f, largest)}
             if f is not None:
                 a["label"] = dot.label(f'<font color="{color}">{dot.num(f)}</font>')
             if arrows == "gradient":
                 a["dir"] = "back"
-            tail = f"n{k}" if not (scalar and not tagged) else f"n{k}"
-            head = f"n{j}_op" if (scalar and not tagged) else f"n{j}"
-            lines.append(dot.edge(tail, head, a))
+            lines.append(dot.edge(f"n{graph.index[p]}", f"n{j}_op" if scalar else f"n{j}", a))
     return make("ops", lines)
 
 
-def _edge_class(p: Tensor, c: Tensor) -> str:
-    tp, tc = p.tags.get("t"), c.tags.get("t")
-    if p.tags.get("role") == "x":
-        return style.INPUT
-    if tp is not None and tc is not None and tp != tc:
-        return style.TEMPORAL
-    if p.tags.get("layer") != c.tags.get("layer") or c.tags.get("role") in ("y", "loss"):
-        return style.SPATIAL
-    return style.OTHER
-
-
-_OPS = {"add": "+", "mul": "*", "sub": "-", "div": "/", "neg": "-", "tanh": "tanh",
-        "matmul": "@"}
+def _title_plain(node: Tensor) -> str:
+    return dot.html(node.op or ("param" if is_param(node) else "leaf"), 30)
 
 
 def _micrograd(nid: str, node: Tensor, fl: Any) -> list[str]:
@@ -163,33 +105,514 @@ def _micrograd(nid: str, node: Tensor, fl: Any) -> list[str]:
              f"<tr>{cells}</tr></table>")
     out = [dot.node(nid, {"label": dot.label(table), "shape": "plaintext"})]
     if node.op:
-        out.append(dot.node(nid + "_op", {"label": _OPS.get(node.op, node.op), "shape": "ellipse",
-                                          "fontsize": 10, "margin": "0.03"}))
+        ops = {"add": "+", "mul": "*", "sub": "-", "div": "/", "neg": "-", "matmul": "@"}
+        out.append(dot.node(nid + "_op", {"label": ops.get(node.op, node.op),
+                                          "shape": "ellipse", "fontsize": 10,
+                                          "margin": "0.03"}))
         out.append(f"{nid}_op -> {nid}")
     return out
 
 
-def _tensor_attrs(node: Tensor, graph: Graph, hidden: set[int], fl: Any,
-                  layers: int) -> dict:
-    role = node.tags.get("role")
-    title = dot.html(node.op or ("param" if is_param(node) else "leaf"), 30)
-    if role and role != "output":
-        title = state_name(role, node.tags.get("t"), node.tags.get("layer"),
-                           node.tags.get("direction"), layers) + " = " + title
-    ws = [weight_name(p.label) for p in node.parents if graph.index[p] in hidden]
-    if ws:
-        title += " · " + " ".join(ws)
+def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
     body = f"<b>{title}</b>"
-    if node.label:
+    if node.label and not is_param(node) and not title.startswith(dot.html(node.label, 20)):
         body += f"<br/>{dot.html(node.label, 30)}"
-    shape = tuple(getattr(node.data, "shape", ()))
+    info = str(tuple(getattr(node.data, "shape", ())))
     g = norm(fl.grad(node))
-    info = f"{shape}  ‖data‖ {dot.num(norm(node.data))}"
     if g is not None:
         info += f"  ‖grad‖ {dot.num(g)}"
     body += f'<br/><font point-size="8" color="#444444">{info}</font>'
-    key = role if role in style.FILL else ("state" if role else
-                                             ("leaf" if not node.parents else "op"))
-    fill, pen = style.FILL[key]
+    fill, pen = style.FILL[fill_key]
     return {"label": dot.label(body), "shape": "box", "style": "rounded,filled",
-            "fillcolor": fill, "color": pen}
+            "fillcolor": fill, "color": pen, "margin": "0.06,0.03"}
+
+
+# ---------------------------------------------------------------------------------------
+# Tagged graphs: one cluster per step, one straight row per layer
+
+
+@dataclass
+class _Edge:
+    src: str
+    dst: str
+    cls: str
+    flows: list[float | None] = field(default_factory=list)
+    down: bool = False  # from an op on a row down into its cell: no rank constraint
+
+
+class _Tagged:
+    """The layout of a tagged graph; ``build`` returns the Picture."""
+
+    def __init__(self, graph: Graph, fl: Any, arrows: str, title: str | None,
+                 loss_at: int | None) -> None:
+        self.graph, self.fl, self.arrows, self.title, self.loss_at = (
+            graph, fl, arrows, title, loss_at)
+        nodes = self.nodes = graph.nodes
+        self.heads = head_params(graph)
+        self.layers = len({n.tags.get("layer") for n in nodes
+                           if isinstance(n.tags.get("layer"), int)})
+        self.T = max((n.tags["t"] for n in nodes if isinstance(n.tags.get("t"), int)),
+                     default=0)
+        # hidden: weights (named in their ops) and the stacked output with its per-step
+        # slices (pass-through: h_t feeds the head of step t directly)
+        self.params = {k for k, n in enumerate(nodes) if is_param(n)}
+        self.passing: set[int] = set()
+        for k, n in enumerate(nodes):
+            if n.tags.get("role") == "output" or (
+                    n.op == "getitem" and n.parents
+                    and all(graph.index[p] in self.passing for p in n.parents)):
+                self.passing.add(k)
+        self.step: list[int | None] = []
+        for k in range(len(nodes)):  # parents first: an untagged op can read theirs
+            self.step.append(self._step(k))
+        self.kind = [self._kind(k) for k in range(len(nodes))]
+        self.rows = self._rows()
+
+    # -- classification ------------------------------------------------------------
+
+    def _step(self, k: int) -> int | None:
+        n = self.nodes[k]
+        t = n.tags.get("t")
+        if isinstance(t, int):
+            if t == 0 and n.tags.get("direction") == "bwd":
+                return self.T + 1  # the backward direction starts at the right
+            return t
+        if k in self.params or k in self.passing:
+            return None
+        # untagged ops (the sum of the losses): the latest step they depend on
+        ts = [self.step[self.graph.index[p]] for p in n.parents]
+        return max((t for t in ts if t is not None), default=None)
+
+    def _kind(self, k: int) -> str:
+        if k in self.params or k in self.passing:
+            return "hidden"
+        tags = self.nodes[k].tags
+        role = tags.get("role")
+        if role == "x":
+            return "x"
+        if tags.get("t") == 0:
+            return "init"
+        if isinstance(tags.get("t"), int) and isinstance(tags.get("layer"), int):
+            return "cell"
+        if role in ("y", "loss"):
+            return "head"
+        return "sum"
+
+    def _cell_key(self, k: int) -> tuple:
+        tags = self.nodes[k].tags
+        return (tags.get("t"), tags.get("layer"), tags.get("direction"))
+
+    def _row_key(self, k: int) -> tuple:
+        tags = self.nodes[k].tags
+        return (str(tags.get("role")), tags.get("layer"), tags.get("direction"))
+
+    def _is_state(self, k: int) -> bool:
+        role = self.nodes[k].tags.get("role")
+        return role is not None and role not in _STATE_SKIP and self.kind[k] in ("cell",
+                                                                                  "init")
+
+    def _rows(self) -> dict[tuple, list[int]]:
+        """Row key (role, layer, direction) -> nodes on one rank: every step's state and
+        the chain of ops from the previous step's state to it."""
+        nodes = self.nodes
+        cells: dict[tuple, list[int]] = {}
+        for k in range(len(nodes)):
+            if self.kind[k] == "cell":
+                cells.setdefault(self._cell_key(k), []).append(k)
+        rows: dict[tuple, list[int]] = {}
+        self.on_row: dict[int, tuple] = {}
+        self.entries: set[int] = set()  # ops on a row whose own road goes down the cell
+        for k in range(len(nodes)):
+            if self.kind[k] == "init" and self._is_state(k):
+                rows.setdefault(self._row_key(k), []).append(k)
+        for members in cells.values():
+            inside = set(members)
+            states = [k for k in members if self._is_state(k)]
+            anc = {s: self._ancestors(s, inside) for s in states}
+            for s in states:
+                forbidden: set[int] = set()
+                for s2 in states:
+                    if s2 != s and s2 in anc[s]:
+                        forbidden |= anc[s2] | {s2}
+                chain = self._chain(s, inside - forbidden)
+                if chain == [s]:
+                    # no path that can lie flat (LSTM: h_t-1 enters the gates below c_t):
+                    # the ops that take the previous state join its row, so the temporal
+                    # edge stays flat and the road goes down into the cell from there
+                    key = self._row_key(s)
+                    entry = [k for k in members if k != s and any(
+                        self._is_state(j) and self._row_key(j) == key and j not in inside
+                        for j in self._parent_ids(k))]
+                    self.entries.update(entry)
+                    chain += entry
+                for k in chain:
+                    if k not in self.on_row:
+                        rows.setdefault(self._row_key(s), []).append(k)
+                        self.on_row[k] = self._row_key(s)
+        for key, ks in rows.items():
+            for k in ks:
+                self.on_row.setdefault(k, key)
+        self.main_row: dict[tuple, tuple] = {}  # (layer, direction) -> its longest row
+        for key in sorted(rows, key=lambda r: -len(rows[r])):
+            self.main_row.setdefault((key[1], key[2]), key)
+        return rows
+
+    def _parent_ids(self, k: int) -> list[int]:
+        return [self.graph.index[p] for p in self.nodes[k].parents]
+
+    def _ancestors(self, k: int, inside: set[int]) -> set[int]:
+        out: set[int] = set()
+        todo = [k]
+        while todo:
+            for p in self.nodes[todo.pop()].parents:
+                j = self.graph.index[p]
+                if j in inside and j not in out:
+                    out.add(j)
+                    todo.append(j)
+        return out
+
+    def _chain(self, s: int, allowed: set[int]) -> list[int]:
+        """The shortest path of ops from the previous state of s's row to s, through
+        ``allowed`` nodes; [s] alone when there is none."""
+        key = self._row_key(s)
+        prev: dict[int, int | None] = {s: None}
+        queue = deque([s])
+        while queue:
+            k = queue.popleft()
+            for p in self.nodes[k].parents:
+                j = self.graph.index[p]
+                if j in prev:
+                    continue
+                if j not in allowed and self._is_state(j) and self._row_key(j) == key:
+                    path = [k]
+                    while prev[path[-1]] is not None:
+                        path.append(prev[path[-1]])  # type: ignore[arg-type]
+                    return path
+                if j in allowed:
+                    prev[j] = k
+                    queue.append(j)
+        return [s]
+
+    # -- drawing --------------------------------------------------------------------
+
+    def build(self, fold: bool | None, keep: int, fold_above: int,
+              window: tuple[int, int] | None) -> Picture:
+        nodes = self.nodes
+        steps = sorted({t for k, t in enumerate(self.step) if t is not None
+                        and 1 <= t <= self.T and self.kind[k] != "hidden"})
+        has_init = any(self.step[k] == 0 for k in range(len(nodes)) if self.kind[k] == "init")
+        has_rinit = any(self.step[k] == self.T + 1 for k in range(len(nodes)))
+        cols = _columns(steps, has_init, fold, keep, fold_above, window, has_rinit,
+                        who="draw_ops")
+        col_of_t = {t: c for c, (_, a, b) in enumerate(cols) for t in range(a, b + 1)}
+
+        drawn: dict[int, str] = {}
+        fold_members: dict[str, tuple[str, tuple, int, int]] = {}
+        fold_ids: dict[tuple, int] = {}
+        for k in range(len(nodes)):
+            if self.kind[k] == "hidden":
+                continue
+            c = col_of_t.get(self.step[k]) if self.step[k] is not None else None
+            if c is not None and cols[c][0] == "fold":
+                what = self._fold_row(k)
+                nid = f"fold{c}_{fold_ids.setdefault(what, len(fold_ids))}"
+                fold_members[nid] = ("fold", what, cols[c][1], cols[c][2])
+                drawn[k] = nid
+            else:
+                drawn[k] = f"n{k}"
+
+        edges = self._edges(drawn)
+        flows = [f for e in edges.values() for f in e.flows if f]
+        largest = max(flows, default=0.0)
+        lines = ["rankdir=BT", "newrank=true", "nodesep=0.25", "ranksep=0.3",
+                 f"fontname={dot.quote(style.FONT)}",
+                 f"node [fontname={dot.quote(style.FONT)}, fontsize=11]",
+                 f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]"]
+        lines += self._header(edges)
+
+        # rank groups: each state row, the inputs, the sum of the losses
+        groups: dict[str, list[str]] = {}
+        for k, nid in drawn.items():
+            g = None
+            if k in self.on_row:
+                g = "row " + repr(self.on_row[k] if nid.startswith("n") else
+                                  self._fold_row(k)[1])
+            elif self.kind[k] in ("x", "sum"):
+                g = self.kind[k]
+            if g is not None and nid not in groups.setdefault(g, []):
+                groups[g].append(nid)
+        group_of = {nid: g for g, ids in groups.items() for nid in ids}
+
+        by_col: dict[int | None, list[str]] = {}
+        emitted: set[str] = set()
+        for k, nid in drawn.items():
+            if nid in emitted:
+                continue
+            emitted.add(nid)
+            c = col_of_t.get(self.step[k]) if self.step[k] is not None else None
+            if self.kind[k] == "sum":
+                c = None
+            by_col.setdefault(c, []).append(nid)
+        node_line = {nid: self._node_line(k, nid, fold_members) for k, nid in
+                     sorted(drawn.items(), reverse=True)}
+        anchors = []
+        for c, (kind, a, b) in enumerate(cols):
+            ids = by_col.get(c, [])
+            lines.append(f"subgraph cluster_t{c} {{")
+            lines += ["\t" + x for x in _cluster_attrs(kind, a, b)]
+            lines += ["\t" + node_line[nid] for nid in ids]
+            lines.append("}")
+            xs = [nid for nid in ids if group_of.get(nid) == "x"]
+            if not xs:  # an invisible point on the inputs' rank holds the column's place
+                xs = [f"anchor{c}"]
+                lines.append(f"\t{xs[0]} [style=invis, shape=point, width=0, height=0]")
+                groups.setdefault("x", []).append(xs[0])
+            anchors.append(xs[0])
+            if kind == "fold":  # hold the fold column together: x -> rows -> head
+                chain = sorted(ids, key=lambda nid: self._fold_order(fold_members[nid][1]))
+                lines += [f"{p} -> {q} [style=invis]"
+                          for p, q in zip(chain, chain[1:], strict=False)]
+        lines += [node_line[nid] for nid in by_col.get(None, [])]
+        if len(anchors) > 1:
+            lines.append("order [style=invis, shape=point, width=0, height=0, ordering=out]")
+            lines += [f"order -> {a} [style=invis]" for a in anchors]
+        lines += [dot.same_rank(ids) for ids in groups.values() if len(ids) > 1]
+        col_of = {nid: c for c, ids in by_col.items() for nid in ids}
+        for e in edges.values():
+            lines.append(self._edge_line(e, largest, group_of, col_of))
+        return make("ops", lines)
+
+    def _fold_row(self, k: int) -> tuple:
+        """Which fold node a node of a folded step joins: ("row", row key) for the
+        state rows (other ops of a cell join their layer's longest row), ("x",),
+        ("head",) or ("sum",)."""
+        kind = self.kind[k]
+        if kind == "cell":
+            key = self.on_row.get(k)
+            if key is None:
+                tags = self.nodes[k].tags
+                key = self.main_row.get((tags.get("layer"), tags.get("direction")))
+            if key is not None:
+                return ("row", key)
+            return ("cell",)
+        return (kind,)
+
+    @staticmethod
+    def _fold_order(what: tuple) -> tuple:
+        if what[0] == "row":
+            role, layer, d = what[1]
+            return (1, layer or 0, str(d), role == "h")
+        return ({"x": 0, "cell": 1, "head": 2, "sum": 3}[what[0]], 0, "", False)
+
+    def _sources(self, k: int, i: int, t: int | None) -> list[tuple[int, Any]]:
+        """The drawn parent(s) behind parent i of node k with the flow along each: a
+        hidden pass-through parent (the stacked output) leads to the states of step t."""
+        p = self.graph.index[self.nodes[k].parents[i]]
+        if p in self.params:
+            return []
+        if p not in self.passing:
+            return [(p, self.fl.edge(self.nodes[k], i))]
+        out: list[tuple[int, Any]] = []
+        todo = [p]
+        seen = set()
+        while todo:
+            q = todo.pop()
+            for j, par in enumerate(self.nodes[q].parents):
+                r = self.graph.index[par]
+                if r in seen or r in self.params:
+                    continue
+                seen.add(r)
+                if r in self.passing:
+                    todo.append(r)
+                elif t is None or self.nodes[r].tags.get("t") == t:
+                    out.append((r, self.fl.edge(self.nodes[q], j)))
+        return sorted(out, key=lambda x: x[0])
+
+    def _edges(self, drawn: dict[int, str]) -> dict[tuple[str, str], _Edge]:
+        edges: dict[tuple[str, str], _Edge] = {}
+        for k, node in enumerate(self.nodes):
+            if k not in drawn:
+                continue
+            for i in range(len(node.parents)):
+                for p, g in self._sources(k, i, node.tags.get("t")):
+                    a, b = drawn.get(p), drawn[k]
+                    if a is None or a == b or (a.startswith("fold") and b.startswith("fold")
+                                               and a.split("_")[0] == b.split("_")[0]):
+                        continue
+                    e = edges.get((a, b))
+                    if e is None:
+                        e = edges[(a, b)] = _Edge(a, b, self._edge_class(p, k),
+                                                  down=p in self.entries)
+                    e.flows.append(norm(g))
+        return edges
+
+    def _edge_class(self, p: int, c: int) -> str:
+        tp, tc = self.nodes[p].tags, self.nodes[c].tags
+        if tp.get("role") == "x":
+            return style.INPUT
+        if self.kind[p] in ("cell", "init") and self.kind[c] == "cell":
+            if tp.get("t") != tc.get("t") and tp.get("layer") == tc.get("layer"):
+                role = tp.get("role")
+                return style.CELL if role not in (None, "h") and self._is_state(p) \
+                    else style.TEMPORAL
+            if tp.get("layer") != tc.get("layer"):
+                return style.SPATIAL
+            return style.OTHER
+        if self.kind[c] in ("head", "sum") and self.kind[p] in ("cell", "init"):
+            return style.SPATIAL
+        if self.kind[c] in ("head", "sum"):
+            return style.SPATIAL if self.kind[p] != self.kind[c] or \
+                tp.get("role") != tc.get("role") else style.OTHER
+        return style.OTHER
+
+    def _edge_line(self, e: _Edge, largest: float, group_of: dict[str, str],
+                   col_of: dict[str, int | None]) -> str:
+        color = style.COLOR[e.cls]
+        f = e.flows[0] if len(e.flows) == 1 else max((x for x in e.flows if x), default=None)
+        a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(f, largest)}
+        tail, head, back = e.src, e.dst, self.arrows == "gradient"
+        ct, ch = col_of.get(tail), col_of.get(head)
+        if ct is not None and ch is not None and ct > ch:  # right to left (backward layer)
+            tail, head, back = head, tail, not back
+        flat = group_of.get(tail) is not None and group_of.get(tail) == group_of.get(head)
+        if len(e.flows) == 1 and f is not None:
+            text = dot.label(f'<font color="{color}">{dot.num(f)}</font>')
+            if flat:  # a plain label would bend a flat edge around a label node
+                a.update(headlabel=text, labelangle=-25, labeldistance=2.2, labelfontsize=9)
+            else:
+                a["label"] = text
+        if e.src.startswith("fold") or e.dst.startswith("fold"):
+            a["style"] = "dashed"
+        if back:
+            a["dir"] = "back"
+        if flat:
+            a["tailport"], a["headport"] = "e", "w"
+        elif e.down:
+            a["constraint"] = "false"  # LSTM: W_hh h_t-1 sits on h's row, feeds the gates
+        return dot.edge(tail, head, a)
+
+    # -- nodes ----------------------------------------------------------------------
+
+    def _name(self, k: int) -> str | None:
+        """x₁, h₂⁽¹⁾, y₃, L₃ for the last node of its role in its step (and layer)."""
+        n = self.nodes[k]
+        role = n.tags.get("role")
+        if role is None or role in ("gate", "output", "input") or not n.parents and \
+                role in ("y", "loss"):
+            return None
+        key = (role, n.tags.get("t"), n.tags.get("layer"), n.tags.get("direction"))
+        for j, _ in self.graph.children[k]:
+            c = self.nodes[j].tags
+            if (c.get("role"), c.get("t"), c.get("layer"), c.get("direction")) == key:
+                return None
+        return state_name(role, n.tags.get("t"), n.tags.get("layer"), n.tags.get("direction"),
+                          self.layers)
+
+    def _operand(self, p: Tensor) -> str:
+        k = self.graph.index[p]
+        if k in self.passing:
+            return "h"
+        return self._name(k) or "·"
+
+    def _op_text(self, k: int) -> str:
+        n = self.nodes[k]
+        if not n.parents:
+            return "const" if not n.requires_grad else "leaf"
+        if n.op == "linear":
+            parts = []
+            ins = [p for p in n.parents if self.graph.index[p] not in self.params]
+            ws = [p for p in n.parents if self.graph.index[p] in self.params]
+            w = [weight_name(p.label, self.graph.index[p] in self.heads) for p in ws
+                 if not is_bias(p)]
+            b = [weight_name(p.label, self.graph.index[p] in self.heads) for p in ws
+                 if is_bias(p)]
+            if self.kind[k] == "head" and ins and self.graph.index[ins[0]] in self.passing:
+                src = state_name("h", n.tags.get("t"), self.layers, None, self.layers)
+            else:
+                src = " ".join(self._operand(p) for p in ins)
+            parts.append(" ".join(w + [src]))
+            return " + ".join(parts + b)
+        text = dot.html(_SYMBOL.get(n.op, n.op), 20)
+        ws = [weight_name(p.label, self.graph.index[p] in self.heads) for p in n.parents
+              if self.graph.index[p] in self.params]
+        return text + (" · " + " ".join(ws) if ws else "")
+
+    def _node_line(self, k: int, nid: str, folds: dict[str, tuple]) -> str:
+        if nid.startswith("fold"):
+            return dot.node(nid, self._fold_attrs(*folds[nid][1:]))
+        n = self.nodes[k]
+        name = self._name(k)
+        op = self._op_text(k)
+        if self.kind[k] == "x" or (self.kind[k] == "init" and name):
+            title = name or op
+        else:
+            title = f"{name} = {op}" if name else op
+        if k == self.graph.index[self.graph.root] and n.label:
+            title = dot.html(n.label, 20) + " = " + ("Σₜ Lₜ" if self.kind[k] == "sum" else op)
+        role = n.tags.get("role")
+        if self.kind[k] == "init":
+            key = "init"
+        elif self.kind[k] == "x":
+            key = "x"
+        elif self.kind[k] == "sum":
+            key = "root" if k == self.graph.index[self.graph.root] else "loss"
+        elif name and role in style.FILL:
+            key = role
+        elif name:
+            key = "state"
+        else:
+            key = "op" if n.parents else "leaf"
+        a = _box(title, n, self.fl, key)
+        if self.kind[k] in ("x", "init"):
+            a["shape"], a["style"] = "ellipse", "filled"
+        if k in self.on_row and name:
+            a["penwidth"] = 1.6
+        return dot.node(nid, a)
+
+    def _fold_attrs(self, what: tuple, a: int, b: int) -> dict:
+        if what[0] == "row":
+            role, layer, d = what[1]
+            text = (f"{state_name(role, a, layer, d, self.layers)} … "
+                    f"{state_name(role, b, layer, d, self.layers)}<br/>"
+                    f'<font point-size="9">every op of {b - a + 1} steps</font>')
+        elif what[0] == "x":
+            text = f"x{dot.sub(a)} … x{dot.sub(b)}"
+        elif what[0] == "head":
+            text = f"y{dot.sub(a)}, L{dot.sub(a)} … y{dot.sub(b)}, L{dot.sub(b)}"
+        else:
+            text = "Σ L" if what[0] == "sum" else "…"
+        return {"label": dot.label(text), "shape": "box", "style": "dashed,rounded",
+                "color": "#999999", "fontcolor": "#555555"}
+
+    def _header(self, edges: dict[tuple[str, str], _Edge]) -> list[str]:
+        head = self.title or f"every op of the graph, T = {self.T}"
+        rows = [f'<tr><td align="left"><font point-size="16"><b>{dot.html(head, 120)}'
+                "</b></font></td></tr>"]
+        present = {e.cls for e in edges.values()}
+        legend = {**style.LEGEND, style.OTHER: "inside a cell: the ops of one step "
+                  "(their gradients sum where a node feeds several)"}
+        for cls in (style.TEMPORAL, style.SPATIAL, style.INPUT, style.CELL, style.OTHER):
+            if cls in present:
+                rows.append(f'<tr><td align="left">{style.swatch(style.COLOR[cls])} '
+                            f"{legend[cls]}</td></tr>")
+        ws = sorted(self.params)
+        if ws:
+            parts = []
+            for w in ws:
+                g = norm(self.fl.grad(self.nodes[w]))
+                name = weight_name(self.nodes[w].label, w in self.heads)
+                parts.append(f"{name} {dot.num(g)}" if g is not None else name)
+            rows.append(f'<tr><td align="left"><font color="{style.WEIGHTS}">'
+                        "shared weights (named in the ops that use them), ‖grad‖ summed "
+                        "over all uses:  " + "   ".join(parts) + "</font></td></tr>")
+        note = ("gradients of L" + dot.sub(self.loss_at) + " only") if self.loss_at \
+            is not None else "gradients of the root"
+        arrows = ("arrows point the way gradients flow" if self.arrows == "gradient" else
+                  "arrows point forward; gradients flow against them")
+        rows.append(f'<tr><td align="left"><font point-size="10" color="{style.NOTE}">'
+                    f"{arrows}; edge width ~ log ‖gradient along the edge‖, number = that "
+                    f"norm; {note}; each layer's row: hₜ₋₁ → ops → hₜ on one line"
+                    "</font></td></tr>")
+        table = '<table border="0" cellborder="0" cellspacing="1">' + "".join(rows) + \
+            "</table>"
+        return [f"label={dot.label(table).text}", "labelloc=t", "labeljust=l"]

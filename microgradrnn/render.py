@@ -1,0 +1,63 @@
+"""``microgradrnn render``: build a small seeded model, run one backward pass with the
+gradient flow recorded, and draw its unrolled graph (cells view or ops view) to a file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .outfiles import check_targets, marked
+from .seqmodel import PerStepModel
+
+FORMATS = ("svg", "png", "dot", "pdf")
+NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def format_of(path: Path) -> str:
+    """The output format from the file's extension ("gv" counts as dot); "" if none."""
+    fmt = path.suffix.lstrip(".").lower()
+    return "dot" if fmt == "gv" else fmt
+
+
+def draw(cell: str = "rnn", layers: int = 1, steps: int = 4, view: str = "cells",
+         loss_at: int | None = None, seed: int = 0, bidirectional: bool = False,
+         hidden: int = 3, inputs: int = 2, batch: int = 1):
+    """The picture (a ``viz.Picture``) of a seeded ``PerStepModel`` on random data.
+
+    The backward pass keeps the graph (``retain_graph=True``) so ``loss_at`` can draw the
+    gradient of one step's loss L_t alone.
+    """
+    from . import viz  # graphviz loads only when drawing
+
+    model = PerStepModel(cell, inputs=inputs, hidden=hidden, layers=layers,
+                         bidirectional=bidirectional, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    x = rng.normal(size=(steps, batch, inputs))
+    y = rng.normal(size=(steps, batch, 1))
+    loss, _ = model.losses(x, y)
+    loss.backward(retain_graph=True, record_flow=True)
+    kind = ("bidirectional " if bidirectional else "") + NAMES[cell]
+    title = f"{layers}-layer {kind} unrolled over T = {steps}"
+    if view == "ops":
+        return viz.draw_ops(loss, loss_at=loss_at, title=title + ": every op")
+    return viz.draw_cells(loss, loss_at=loss_at, title=title)
+
+
+def main(out: str, force: bool, **options) -> int:
+    """Draw and write ``out``; report what was written. Returns the exit code."""
+    from .viz import EngineError
+
+    path = Path(out)
+    fmt = format_of(path)
+    try:
+        check_targets([path], force, who="render", elsewhere="choose another -o FILE")
+        data = draw(**options).pipe(fmt)
+    except (FileExistsError, EngineError) as e:
+        print(str(e).splitlines()[0], file=sys.stderr)
+        return 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(marked(data, fmt, "render"))  # type: ignore[arg-type]
+    print(f"wrote the {options.get('view', 'cells')} view to {path}")
+    return 0

@@ -1,0 +1,52 @@
+"""A small sequence model tagged for the pictures: a stacked recurrent layer (RNN, LSTM or
+GRU from ``nn``) and a linear head applied at every step, with one loss per step.
+
+The demo trains one; ``microgradrnn render`` draws one. The head and the per-step losses
+are tagged as docs/contracts.md asks of user code: ``tags(t=t, role="y")`` and
+``tags(t=t, role="loss")``; the total loss L = Σ_t L_t is labelled "L".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import nn
+from .engine import Tensor, tags
+from .functional import mse_loss
+
+LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class PerStepModel(nn.Module):
+    """x: (T, B, inputs) -> y: (T, B, outputs): ``cell`` layers and a linear head per step.
+
+    cell: "rnn" (tanh), "lstm" or "gru". The recurrent layer is built first, then the head,
+    both from one generator seeded with ``seed``.
+    """
+
+    def __init__(self, cell: str = "rnn", inputs: int = 1, hidden: int = 16,
+                 layers: int = 1, outputs: int = 1, bidirectional: bool = False,
+                 seed: int = 0) -> None:
+        if cell not in LAYERS:
+            raise ValueError(f"PerStepModel: cell must be one of {', '.join(LAYERS)}, "
+                             f"got {cell!r}")
+        rng = np.random.default_rng(seed)
+        self.rnn = LAYERS[cell](inputs, hidden, num_layers=layers,
+                                bidirectional=bidirectional, rng=rng)
+        self.head = nn.Linear(hidden * (2 if bidirectional else 1), outputs, rng=rng)
+
+    def losses(self, x: np.ndarray, y: np.ndarray) -> tuple[Tensor, list[Tensor]]:
+        """The total loss L = Σ_t L_t (mean squared error per step) and the per-step
+        losses, each tagged with its step. x: (T, B, inputs), y: (T, B, outputs)."""
+        output, _ = self.rnn(x)
+        step_losses = []
+        for t in range(1, len(x) + 1):
+            with tags(t=t, role="y"):
+                y_t = self.head(output[t - 1])
+            with tags(t=t, role="loss"):
+                step_losses.append(mse_loss(y_t, y[t - 1]))
+        total = step_losses[0]
+        for loss in step_losses[1:]:
+            total = total + loss
+        total.label = "L"
+        return total, step_losses

@@ -1,0 +1,396 @@
+"""The graph and the backward pass: topological order, reuse, accumulation, retain_graph,
+memory, hooks, no_grad, detach, the flow record, tags and anomaly detection."""
+
+import gc
+import sys
+import time
+import weakref
+
+import numpy as np
+import pytest
+
+import microgradrnn as mg
+from microgradrnn import AnomalyError, Flow, Tensor, Value, gradient_flow, no_grad, tags
+from microgradrnn.engine import toposort
+
+
+def _graph():
+    """A graph with diamonds, a reused non-leaf node, a*a, a+a, broadcasting and a
+    repeated-index getitem; returns (root, leaves, every op node)."""
+    a = Tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True, label="a")
+    w = Tensor(np.linspace(0.5, 1.5, 12).reshape(3, 4), requires_grad=True, label="w")
+    c = Tensor(np.array([0.3, -0.2, 0.1, 0.4]), requires_grad=True, label="c")
+    h = (a @ w + c).tanh()          # reused below: a non-leaf with three children
+    s = h * h + h[:, [0, 0, 3]].sum() + (h + h).mean(axis=0)
+    d = a * a                        # two edges to one parent
+    root = s.sum() + d.sum() + (h.exp() * s).mean()
+    return root, [a, w, c], [h, s, d, root]
+
+
+def _check_order(order):
+    position = {node: i for i, node in enumerate(order)}
+    assert len(position) == len(order), "a node appears twice"
+    for node in order:
+        for p in node.parents:
+            if p.requires_grad:
+                assert position[p] < position[node], "a parent comes after its child"
+
+
+def test_toposort_is_a_valid_order():
+    root, inputs, nodes = _graph()
+    order = toposort(root)
+    _check_order(order)
+    assert order[-1] is root
+    assert set(inputs + nodes) <= set(order)
+
+
+def test_parents_are_an_ordered_tuple_with_repeats():
+    a, b = Tensor(2.0, requires_grad=True), Tensor(3.0, requires_grad=True)
+    assert (a * a).parents == (a, a)
+    assert (a + a).parents == (a, a)
+    assert [p is q for p, q in zip((b - a).parents, (b, a), strict=True)] == [True, True]
+
+
+@pytest.mark.parametrize("expr,grad", [
+    (lambda a: a * a, lambda x: 2 * x),
+    (lambda a: a + a, lambda x: np.full_like(x, 2.0)),
+    (lambda a: a * a * a, lambda x: 3 * x * x),
+    (lambda a: a / a, lambda x: np.zeros_like(x)),
+    (lambda a: (a - a * 2) * a, lambda x: -2 * x),
+])
+def test_two_edges_to_one_parent(expr, grad):
+    x = np.array([1.5, -2.0, 3.0])
+    a = Tensor(x, requires_grad=True)
+    expr(a).sum().backward()
+    np.testing.assert_allclose(a.grad, grad(x), atol=1e-15)
+
+
+def test_diamond_and_reused_intermediate_get_summed_gradients():
+    x = Tensor(0.5, requires_grad=True)
+    b = x * 3.0               # used by two branches: b*b and exp(b)
+    y = b * b + b.exp()
+    y.backward()
+    np.testing.assert_allclose(b.grad, 2 * 1.5 + np.exp(1.5))
+    np.testing.assert_allclose(x.grad, 3 * (2 * 1.5 + np.exp(1.5)))
+    np.testing.assert_allclose(y.grad, 1.0)
+
+
+def test_every_node_gets_a_read_only_grad_of_its_shape():
+    root, inputs, nodes = _graph()
+    root.backward()
+    for node in toposort(root):
+        assert isinstance(node.grad, np.ndarray), node.op
+        assert node.grad.shape == node.shape
+        if node.ndim:  # 0-d results are numpy scalars; .grad hands out a fresh array
+            assert not node.grad.flags.writeable
+            with pytest.raises(ValueError):
+                node.grad[...] = 0.0
+
+
+def test_nodes_that_do_not_require_grad_get_none():
+    a, k = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0])
+    (a * k).sum().backward()
+    assert k.grad is None and not k.requires_grad
+    np.testing.assert_array_equal(a.grad, [3.0, 4.0])
+
+
+def test_long_chain_goes_back_without_recursion():
+    """200,000 nodes under the default recursion limit, in reasonable time."""
+    assert sys.getrecursionlimit() <= 10_000
+    x = Value(0.5)
+    y = x
+    start = time.perf_counter()
+    for _ in range(200_000):
+        y = y * 1.0000001
+    y.backward()
+    assert time.perf_counter() - start < 20
+    assert x.grad == pytest.approx(1.0000001 ** 200_000, rel=1e-9)
+    assert len(toposort(y)) == 200_001
+
+
+def test_long_tensor_chain():
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = x
+    for _ in range(5_000):
+        y = y * 1.0
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.ones(3))
+
+
+# -- backward semantics -------------------------------------------------------------------
+
+
+def test_gradients_accumulate_until_zero_grad():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    y = (a * a).sum()
+    y.backward(retain_graph=True)
+    y.backward(retain_graph=True)
+    np.testing.assert_array_equal(a.grad, [4.0, 8.0])
+    (a * 3.0).sum().backward()  # a new graph adds to the same leaf
+    np.testing.assert_array_equal(a.grad, [7.0, 11.0])
+    a.zero_grad()
+    assert a.grad is None
+    (a * a).sum().backward()
+    np.testing.assert_array_equal(a.grad, [2.0, 4.0])
+
+
+def test_explicit_grad_seeds_the_root():
+    a = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (a * a).backward(grad=[1.0, 0.0, -1.0])
+    np.testing.assert_array_equal(a.grad, [2.0, 0.0, -6.0])
+
+
+def test_second_backward_without_retain_graph_raises():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    y = (a.exp() * a).sum()
+    y.backward()
+    first = a.grad.copy()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+    np.testing.assert_array_equal(a.grad, first)
+
+
+def test_retain_graph_allows_a_second_pass_and_the_last_one_frees():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    h = a.tanh()
+    y1, y2 = h.sum(), (h * 2.0).sum()
+    y1.backward(retain_graph=True)
+    y2.backward()  # through h again: h was retained
+    np.testing.assert_allclose(a.grad, 3 * (1 - np.tanh([1.0, 2.0]) ** 2))
+    with pytest.raises(RuntimeError, match="freed"):
+        (h * 1.0).sum().backward()  # h's saved arrays are gone now
+
+
+def _saved_arrays(root):
+    """Weak references to the arrays that backward rules hold and no node owns."""
+    owned = {id(node._data) for node in toposort(root)}
+    owned |= {id(node._data.base) for node in toposort(root)}  # max's output is a view
+    refs = []
+    for node in toposort(root):
+        for cell in getattr(node._backward, "__closure__", None) or ():
+            v = cell.cell_contents
+            if isinstance(v, np.ndarray) and id(v) not in owned:
+                refs.append(weakref.ref(v))
+    return refs
+
+
+def _memory_graph():
+    a = Tensor(np.linspace(-2, 2, 1000), requires_grad=True)
+    return (a.relu().abs().clip(-1.0, 1.0) * a.max()).sum()
+
+
+def test_backward_frees_saved_arrays():
+    root = _memory_graph()
+    refs = _saved_arrays(root)
+    assert len(refs) >= 3  # relu's mask, abs's sign, clip's mask
+    root.backward()
+    gc.collect()
+    assert [r() is None for r in refs] == [True] * len(refs)
+
+
+def test_retain_graph_keeps_saved_arrays():
+    root = _memory_graph()
+    refs = _saved_arrays(root)
+    root.backward(retain_graph=True)
+    gc.collect()
+    assert all(r() is not None for r in refs)
+
+
+# -- hooks, no_grad, detach ---------------------------------------------------------------
+
+
+def test_hook_sees_the_gradient_and_may_replace_it():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    h = a * 3.0
+    seen = []
+    handle = h.register_hook(lambda g: seen.append(np.array(g)))
+    h.register_hook(lambda g: g * 10.0)  # the replacement goes on to the parents
+    (h * h).sum().backward()
+    np.testing.assert_array_equal(seen[0], [6.0, 12.0])
+    np.testing.assert_array_equal(h.grad, [60.0, 120.0])
+    np.testing.assert_array_equal(a.grad, [180.0, 360.0])
+    handle.remove()
+    a.zero_grad()
+    (a * 1.0).sum().backward()
+    assert len(seen) == 1
+
+
+def test_hook_on_a_leaf_changes_its_grad():
+    a = Tensor([1.0, -1.0], requires_grad=True)
+    a.register_hook(lambda g: -g)
+    (a * 2.0).sum().backward()
+    np.testing.assert_array_equal(a.grad, [-2.0, -2.0])
+
+
+def test_no_grad_as_context_manager_and_decorator():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    with no_grad():
+        assert not mg.is_grad_enabled()
+        b = a * 2.0
+    assert mg.is_grad_enabled()
+    assert not b.requires_grad and b.parents == ()
+    np.testing.assert_array_equal(b.data, [2.0, 4.0])
+
+    @no_grad()
+    def step(t):
+        return t.exp()
+
+    c = step(a)
+    assert not c.requires_grad and mg.is_grad_enabled()
+    assert not step(a).requires_grad  # the decorator works more than once
+    with pytest.raises(KeyError):
+        with no_grad():
+            raise KeyError("x")
+    assert mg.is_grad_enabled()
+
+
+def test_detach_cuts_the_graph():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    d = (a * a).detach()
+    assert not d.requires_grad and d.parents == ()
+    np.testing.assert_array_equal(d.data, [1.0, 4.0])
+    (a * d).sum().backward()  # d is a constant: d(a * a^2_const)/da = a^2
+    np.testing.assert_array_equal(a.grad, [1.0, 4.0])
+
+
+# -- flow record --------------------------------------------------------------------------
+
+
+def _incoming(flow, nodes):
+    """Per node, the sum of the contributions along the edges into it."""
+    total = {}
+    for node in nodes:
+        for i, p in enumerate(node.parents):
+            e = flow.edge(node, i)
+            if e is not None:
+                assert np.shape(e) == p.shape, "a contribution not reduced to the parent"
+                total[p] = total.get(p, 0.0) + e
+    return total
+
+
+def test_recorded_flow_into_each_node_sums_to_its_grad():
+    root, inputs, nodes = _graph()
+    root.backward(record_flow=True)
+    order = toposort(root)
+    flow = Flow.recorded(root)
+    incoming = _incoming(flow, order)
+    assert set(incoming) == set(order) - {root}
+    for node in order[:-1]:
+        np.testing.assert_allclose(incoming[node], node.grad, rtol=1e-12, atol=1e-12)
+    assert len(root.flow) == len(root.parents)
+
+
+def test_gradient_flow_leaves_grad_alone_and_agrees_with_backward():
+    root, inputs, nodes = _graph()
+    flow = gradient_flow(root)
+    assert all(n.grad is None for n in toposort(root))
+    root.backward(record_flow=True)
+    recorded = Flow.recorded(root)
+    for node in toposort(root):
+        np.testing.assert_allclose(flow.grad(node), node.grad, rtol=1e-12)
+        for i in range(len(node.parents)):
+            a, b = flow.edge(node, i), recorded.edge(node, i)
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_flow_of_a_times_a_has_one_entry_per_edge():
+    a = Tensor([2.0, 3.0], requires_grad=True)
+    y = a * a
+    y.sum().backward(record_flow=True)
+    assert len(y.flow) == 2
+    np.testing.assert_array_equal(y.flow[0], [2.0, 3.0])
+    np.testing.assert_array_equal(y.flow[1], [2.0, 3.0])
+
+
+# -- tags and labels ----------------------------------------------------------------------
+
+
+def test_tags_stamp_nodes_and_nested_scopes_merge():
+    a = Tensor([1.0], requires_grad=True, label="a")
+    with tags(t=1, layer=1, role="h"):
+        b = a * 2.0
+        with tags(layer=2, direction="fwd"):
+            c = b.tanh()
+        d = c + b
+    e = d.sum()
+    assert b.tags == {"t": 1, "layer": 1, "role": "h"}
+    assert c.tags == {"t": 1, "layer": 2, "role": "h", "direction": "fwd"}
+    assert d.tags == b.tags and e.tags == {} and a.tags == {}
+    assert mg.current_tags() == {}
+
+
+def test_tags_do_not_change_results():
+    x = np.array([0.3, -0.7])
+    a1, a2 = Tensor(x, requires_grad=True), Tensor(x, requires_grad=True)
+    with tags(t=5):
+        y1 = (a1.tanh() * a1).sum()
+    y2 = (a2.tanh() * a2).sum()
+    y1.backward()
+    y2.backward()
+    assert y1.data == y2.data
+    np.testing.assert_array_equal(a1.grad, a2.grad)
+
+
+def test_every_node_records_its_op_and_label():
+    a = Tensor([1.0, 2.0], requires_grad=True, label="weight")
+    y = (a @ a).tanh()
+    assert (a.op, a.label, y.op, y.parents[0].op) == ("", "weight", "tanh", "matmul")
+    assert "weight" in repr(a) and "op=tanh" in repr(y)
+    assert (a ** 2).op == "**2"
+
+
+# -- detect_anomaly -----------------------------------------------------------------------
+
+
+def test_anomaly_in_forward_names_op_tags_and_shapes():
+    a = Tensor([[1.0, -1.0]], requires_grad=True)
+    with mg.detect_anomaly(), tags(t=3), np.errstate(invalid="ignore"):
+        with pytest.raises(AnomalyError) as info:
+            a.log()
+    msg = str(info.value)
+    assert "forward" in msg and "'log'" in msg and "'t': 3" in msg and "(1, 2)" in msg
+
+
+def test_anomaly_in_backward_names_op_and_shapes():
+    a = Tensor([0.0, 1.0], requires_grad=True)
+    with mg.detect_anomaly(), np.errstate(divide="ignore"):
+        y = (a ** 0.5).sum()  # finite forward, infinite derivative at 0
+        with pytest.raises(AnomalyError) as info:
+            y.backward()
+    msg = str(info.value)
+    assert "backward" in msg and "**0.5" in msg and "(2,)" in msg
+
+
+def test_without_anomaly_mode_nan_passes_silently():
+    a = Tensor([-1.0], requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        y = a.log().sum()
+        y.backward()
+    assert np.isnan(y.data)
+
+
+# -- custom ops ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make_grad", [
+    lambda g, x: g,                       # 0-d gradient for a (2, 3) parent
+    lambda g, x: 1.0,                     # a Python number
+    lambda g, x: np.ones((1, 3)) * g,     # broadcastable with a size-1 axis
+    lambda g, x: np.ones(3) * g,          # broadcastable with a missing axis
+])
+def test_from_op_gradients_broadcastable_to_the_parent(make_grad):
+    """from_op's contract: a rule may return any gradient broadcastable to the parent."""
+    a = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = mg.from_op(np.asarray(a.data.sum()), (a,), lambda g: (make_grad(g, a.data),), "total")
+    y.backward(record_flow=True)
+    np.testing.assert_array_equal(a.grad, np.ones((2, 3)))
+    assert y.flow[0].shape == (2, 3)
+
+
+def test_from_op_none_gradient_skips_the_parent():
+    a, b = Tensor(1.0, requires_grad=True), Tensor(2.0, requires_grad=True)
+    y = mg.from_op(a.data * b.data, (a, b), lambda g: (g * b.data, None), "half")
+    y.backward()
+    assert a.grad == 2.0 and b.grad is None
