@@ -37,11 +37,11 @@ class _Base:
     def __init__(self, params: dict[str, np.ndarray], T: int, B: int, loss: str) -> None:
         self.p = params  # updated in place by step()
         self.T, self.B, self.loss = T, B, loss
-        H, O = params["weight_hh"].shape[1], params["head_weight"].shape[0]
-        self.H, self.O = H, O
+        self.H, self.O = params["weight_hh"].shape[1], params["head_weight"].shape[0]
+        H, n_out = self.H, self.O
         dt = params["weight_hh"].dtype
         self.dt = dt
-        self.Y = np.empty((T * B, O), dt)  # logits / predictions
+        self.Y = np.empty((T * B, n_out), dt)  # logits / predictions
         self.dH = np.empty((T * B, H), dt)  # dL/dh_t from the head, all steps
         self.dh = np.empty((B, H), dt)
 

@@ -143,7 +143,7 @@ def bench_workload(w: W.Workload, rounds: int, budget: float, quick: bool) -> di
     for num, den, op, bound in TARGETS.get(w.name, []) + [F32]:
         if num not in times or den not in times:
             continue
-        per_round = [a / b for a, b in zip(times[num], times[den])]
+        per_round = [a / b for a, b in zip(times[num], times[den], strict=True)]
         ratio = statistics.median(per_round)
         ok = None if not op else (ratio <= bound if op == "<=" else ratio < bound)
         result["ratios"].append({

@@ -173,12 +173,12 @@ class TorchImpl:
 
         self.torch, self.w, self.fused = torch, w, fused
         dt = torch.float64 if X.dtype == np.float64 else torch.float32
-        I, H, O = w.input, w.hidden, w.output
+        nn = torch.nn
         if w.cell == "lstm":
-            rnn = torch.nn.LSTM(I, H) if fused else torch.nn.LSTMCell(I, H)
+            rnn = (nn.LSTM if fused else nn.LSTMCell)(w.input, w.hidden)
         else:
-            rnn = torch.nn.RNN(I, H) if fused else torch.nn.RNNCell(I, H)
-        head = torch.nn.Linear(H, O)
+            rnn = (nn.RNN if fused else nn.RNNCell)(w.input, w.hidden)
+        head = torch.nn.Linear(w.hidden, w.output)
         self.rnn, self.head = rnn.to(dt), head.to(dt)
         sfx = "_l0" if fused else ""
         self.named = {
@@ -264,7 +264,7 @@ def mlp_classes(Value):
             self.nonlin = nonlin
 
         def __call__(self, x):
-            act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+            act = sum((wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b)
             return act.relu() if self.nonlin else act
 
         def parameters(self):
@@ -312,7 +312,8 @@ class ScalarImpl:
         Value, model = self.Value, self.model
         inputs = [list(map(Value, xrow)) for xrow in self.X.tolist()]
         scores = list(map(model, inputs))
-        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(self.y.tolist(), scores)]
+        ys = self.y.tolist()
+        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(ys, scores, strict=True)]
         data_loss = sum(losses) * (1.0 / len(losses))
         reg_loss = 1e-4 * sum(p * p for p in model.parameters())
         return data_loss + reg_loss
@@ -336,7 +337,7 @@ class TensorMLPImpl:
         random.seed(seed)  # the same weights as the scalar models
         sizes = [2, 16, 16, 1]
         self.p = []
-        for nin, nout in zip(sizes[:-1], sizes[1:]):
+        for nin, nout in zip(sizes[:-1], sizes[1:], strict=True):
             W = [[random.uniform(-1, 1) for _ in range(nin)] for _ in range(nout)]
             self.p += [Tensor(np.array(W, dtype), requires_grad=True),
                        Tensor(np.zeros(nout, dtype), requires_grad=True)]

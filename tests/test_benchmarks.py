@@ -82,7 +82,7 @@ def test_scalar_mlp_value_tensor_and_micrograd_agree():
 def _tensor_to_value_order(tensor):
     """Indices that list the Tensor MLP's parameters in micrograd's order (w..., b)."""
     idx, start = [], 0
-    for Wt, b in zip(tensor.p[::2], tensor.p[1::2]):
+    for Wt in tensor.p[::2]:
         nout, nin = Wt.shape
         for j in range(nout):
             idx += [start + j * nin + i for i in range(nin)] + [start + nout * nin + j]
