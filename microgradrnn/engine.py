@@ -56,20 +56,28 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-@contextlib.contextmanager
-def tags(**kw: Any) -> Iterator[dict[str, Any]]:
+class tags:
     """Stamp every node created inside this block with metadata.
 
     ``with tags(t=3, layer=1, role="h"): ...`` Nested scopes merge; the inner value of a
     key wins. Tags never change results: they tell the renderer where a node belongs.
+    (A class rather than a generator: the recurrent layers enter one scope per step.)
     """
-    global _tags
-    outer = _tags
-    _tags = {**outer, **kw}
-    try:
-        yield _tags
-    finally:
-        _tags = outer
+
+    __slots__ = ("_kw", "_outer")
+
+    def __init__(self, **kw: Any) -> None:
+        self._kw = kw
+
+    def __enter__(self) -> dict[str, Any]:
+        global _tags
+        self._outer = _tags
+        _tags = {**_tags, **self._kw}
+        return _tags
+
+    def __exit__(self, *exc: object) -> None:
+        global _tags
+        _tags = self._outer
 
 
 def current_tags() -> dict[str, Any]:
@@ -380,7 +388,13 @@ def from_op(data: Any, parents: tuple[Tensor, ...], backward: Callable, op: str)
     out.tags = _tags
     out._hooks = None
     out._flow = None
-    if _grad_enabled and any(p.requires_grad for p in parents):
+    needs_grad = False
+    if _grad_enabled:
+        for p in parents:  # a plain loop: any() over a generator costs more, per op
+            if p.requires_grad:
+                needs_grad = True
+                break
+    if needs_grad:
         out.requires_grad = True
         out._parents = parents
         out._backward = backward
@@ -549,7 +563,7 @@ def _backprop(
                         )
                     g = new
         if g.__class__ is np.ndarray:
-            g.flags.writeable = False  # one array may serve several nodes' .grad
+            g.setflags(write=False)  # one array may serve several nodes' .grad
         if not write:
             flow.grads[node] = g
         elif node._grad is None:
@@ -584,7 +598,7 @@ def _backprop(
             if pdata.__class__ is float:
                 if pg.__class__ is not float:  # a Value used inside a tensor expression
                     pg = float(np.sum(pg))
-            elif _shape(pg) != pdata.shape:
+            elif pg.__class__ is float or pg.shape != pdata.shape:
                 pg = _unbroadcast(np.asarray(pg), pdata.shape)
             if record_flow:
                 edge_flows[i] = pg
@@ -814,18 +828,20 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     out = X @ W.T
     parents: tuple[Tensor, ...] = (x, weight)
     if bias is not None:
-        if bias.shape != (W.shape[0],):
-            raise ValueError(f"linear: bias of shape {bias.shape}, expected ({W.shape[0]},)")
+        if bias._data.shape != (W.shape[0],):
+            raise ValueError(
+                f"linear: bias of shape {_shape(bias._data)}, expected ({W.shape[0]},)")
         out += bias._data  # out is a fresh array
         parents = (x, weight, bias)
 
     def backward(g):  # dx = g W, dW = g^T x, db = sum of g over leading axes
         gx = g @ W if x.requires_grad else None
-        gw = None
-        if weight.requires_grad:
-            gw = (g.T @ X) if g.ndim == 2 else (
-                g.reshape(-1, g.shape[-1]).T @ X.reshape(-1, X.shape[-1]))
-        return (gx, gw, g) if bias is not None else (gx, gw)
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])  # leading axes as one
+        gw = g2.T @ (X if X.ndim == 2 else X.reshape(-1, X.shape[-1])) \
+            if weight.requires_grad else None
+        if bias is None:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if bias.requires_grad else None)
 
     return from_op(out, parents, backward, "linear")
 
@@ -1003,7 +1019,8 @@ def getitem(a: Tensor, index: Any) -> Tensor:
 
     Repeated integer indices accumulate their gradients.
     """
-    index = _clean_index(index)
+    if index.__class__ is not int:  # x[t], the unroll's slice, is already clean and basic
+        index = _clean_index(index)
     x = np.asarray(a._data)
     try:
         out = x[index]
@@ -1011,7 +1028,7 @@ def getitem(a: Tensor, index: Any) -> Tensor:
         raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
     if out.__class__ is not np.ndarray:
         out = np.asarray(out)
-    basic = _is_basic(index)
+    basic = index.__class__ is int or _is_basic(index)
     if not basic:  # np.add.at wants integer arrays, not boolean masks
         items = index if isinstance(index, tuple) else (index,)
         if any(isinstance(i, np.ndarray) and i.dtype == bool for i in items):
