@@ -21,7 +21,7 @@ import numpy as np
 
 import microgradrnn.functional as F
 from microgradrnn import Tensor, tags
-from microgradrnn.engine import linear
+from microgradrnn.ops import linear
 
 try:  # the benchmarks directory is both a script folder and (in tests) a package
     from .numpy_bptt import PARAM_NAMES, NumpyLSTM, NumpyRNN

@@ -4,25 +4,25 @@ built from its ops, and pictures of backpropagation through time.
 ``import microgradrnn`` loads numpy only; the renderer (graphviz) loads on first use.
 """
 
-from . import functional
+from . import (
+    functional,
+    ops,  # attaches the operators and methods to Tensor
+)
 from .engine import (
     AnomalyError,
     Flow,
     Tensor,
-    concatenate,
     current_tags,
     detect_anomaly,
     from_op,
     gradient_flow,
     is_grad_enabled,
-    maximum,
-    minimum,
     no_grad,
-    stack,
     tags,
-    where,
+    toposort,
 )
 from .gradcheck import GradcheckError, gradcheck
+from .ops import concatenate, linear, maximum, minimum, stack, where
 from .scalar import Value
 
 __version__ = "0.1.0"
@@ -30,6 +30,6 @@ __version__ = "0.1.0"
 __all__ = [
     "AnomalyError", "Flow", "GradcheckError", "Tensor", "Value", "concatenate",
     "current_tags", "detect_anomaly", "from_op", "functional", "gradcheck",
-    "gradient_flow", "is_grad_enabled", "maximum", "minimum", "no_grad", "stack", "tags",
-    "where",
+    "gradient_flow", "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "ops",
+    "stack", "tags", "toposort", "where",
 ]

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Tensor, from_op, linear
+from .engine import Tensor, from_op
+from .ops import linear
 
 __all__ = ["linear", "log_softmax", "softmax", "cross_entropy", "mse_loss"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from microgradrnn.engine import Tensor, concatenate, linear, tags
+from microgradrnn.engine import Tensor, tags
+from microgradrnn.ops import concatenate, linear
 
 
 def _param(rng, shape, label):

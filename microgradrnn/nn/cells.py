@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Tensor, linear, tags
+from ..engine import Tensor, tags
+from ..ops import linear
 from . import init
 from .module import Module, Parameter
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Tensor, linear
+from ..engine import Tensor
+from ..ops import linear
 from . import init
 from .module import Module, Parameter
 

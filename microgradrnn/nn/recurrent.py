@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Tensor, concatenate, no_grad, stack, tags
+from ..engine import Tensor, no_grad, tags
+from ..ops import concatenate, stack
 from . import init
 from .cells import GRUCell, LSTMCell, RNNCell
 from .module import Module

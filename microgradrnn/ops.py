@@ -1,0 +1,599 @@
+"""The ops: each numpy forward next to its backward rule, with the math in a comment.
+
+A rule receives g = dL/d(output) and returns one gradient per input (None where an input
+needs none); the backward loop in ``engine.py`` reduces and accumulates them. The rules
+are written with arithmetic operators so that the same code serves numpy arrays
+(``Tensor``) and Python floats (``Value``); transcendental functions go through small
+helpers that call ``math`` for floats, which is much faster than numpy on scalars.
+
+Importing this module attaches the operators and methods to ``Tensor``; the package's
+``__init__`` does that, so ``import microgradrnn`` (or any submodule) is enough.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .engine import Tensor, _const, _Scatter, _shape, from_op
+
+# ----------------------------------------------------------------------------------------
+# Ops. Each forward sits next to its backward rule, with the math in a comment.
+
+
+def _np_or_math(np_fn: Callable, math_fn: Callable) -> Callable:
+    """One elementwise function for arrays (numpy) and Python floats (math, much faster)."""
+
+    def fn(x: Any) -> Any:
+        return math_fn(x) if x.__class__ is float else np_fn(x)
+
+    return fn
+
+
+def _math_exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _math_log(x: float) -> float:
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
+def _math_sigmoid(x: float) -> float:
+    return 0.5 * (math.tanh(0.5 * x) + 1.0)
+
+
+def _np_sigmoid(x: np.ndarray) -> np.ndarray:
+    # 0.5 (1 + tanh(x/2)) equals 1 / (1 + e^-x) and never overflows
+    out = np.tanh(x * 0.5)
+    out += 1.0
+    out *= 0.5
+    return out
+
+
+_exp = _np_or_math(np.exp, _math_exp)
+_log = _np_or_math(np.log, _math_log)
+_tanh = _np_or_math(np.tanh, math.tanh)
+_sigmoid = _np_or_math(_np_sigmoid, _math_sigmoid)
+
+
+def _binary(op: str, f: Callable, a: Any, b: Any) -> Any:
+    try:
+        return f(a, b)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {_shape(a)} and {_shape(b)} do not broadcast") from None
+
+
+def add(a: Tensor, b: Any) -> Tensor:
+    b = _const(b, a)
+    out = _binary("add", operator.add, a._data, b._data)
+
+    def backward(g):  # d(a+b)/da = d(a+b)/db = 1
+        return g, g
+
+    return from_op(out, (a, b), backward, "add")
+
+
+def sub(a: Tensor, b: Any) -> Tensor:
+    b = _const(b, a)
+    out = _binary("sub", operator.sub, a._data, b._data)
+
+    def backward(g):  # d(a-b)/da = 1, d(a-b)/db = -1
+        return g, -g
+
+    return from_op(out, (a, b), backward, "sub")
+
+
+def mul(a: Tensor, b: Any) -> Tensor:
+    b = _const(b, a)
+    x, y = a._data, b._data
+    out = _binary("mul", operator.mul, x, y)
+
+    def backward(g):  # d(ab)/da = b, d(ab)/db = a
+        return (g * y if a.requires_grad else None), (g * x if b.requires_grad else None)
+
+    return from_op(out, (a, b), backward, "mul")
+
+
+def div(a: Tensor, b: Any) -> Tensor:
+    b = _const(b, a)
+    x, y = a._data, b._data
+    out = _binary("div", operator.truediv, x, y)
+
+    def backward(g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        ga = g / y if a.requires_grad else None
+        gb = -g * out / y if b.requires_grad else None
+        return ga, gb
+
+    return from_op(out, (a, b), backward, "div")
+
+
+def pow_(a: Tensor, b: Any) -> Tensor:
+    """a ** b. A number exponent is part of the op; a Tensor exponent is a parent."""
+    x = a._data
+    if not isinstance(b, Tensor):
+        if not isinstance(b, (int, float, np.integer, np.floating)):
+            raise TypeError(f"pow: exponent must be a number or a Tensor, got {type(b).__name__}")
+        k = float(b) if x.__class__ is float or isinstance(b, np.floating) else b
+        out = _np_pow(x, k)
+
+        def backward_k(g):  # d(a^k)/da = k a^(k-1); 0 for k = 0, even at a = 0
+            return (g * k * _np_pow(x, k - 1) if k != 0 else g * 0.0,)
+
+        return from_op(out, (a,), backward_k, f"**{b:g}")
+    y = b._data
+    out = _binary("pow", _np_pow, x, y)
+
+    def backward(g):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log a (0 at a=0, b>=0)
+        ga = g * y * _np_pow(x, y - 1) if a.requires_grad else None
+        gb = None
+        if b.requires_grad and out.__class__ is float:
+            gb = g * (0.0 if x == 0 and y >= 0 else out * _log(x))
+        elif b.requires_grad:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * np.where((x == 0) & (y >= 0), 0.0, out * _log(x))
+        return ga, gb
+
+    return from_op(out, (a, b), backward, "pow")
+
+
+def _np_pow(x: Any, k: Any) -> Any:
+    if x.__class__ is float and k.__class__ in (float, int):
+        try:
+            r = x ** k
+        except ZeroDivisionError:
+            return math.inf
+        except OverflowError:
+            return math.inf
+        return r if r.__class__ is float else math.nan  # a complex result is not real
+    return np.power(x, k)
+
+
+def neg(a: Tensor) -> Tensor:
+    def backward(g):  # d(-a)/da = -1
+        return (-g,)
+
+    return from_op(-a._data, (a,), backward, "neg")
+
+
+def _matmul_shapes_check(x: Any, y: Any) -> None:
+    sx, sy = _shape(x), _shape(y)
+    if not sx or not sy:
+        raise ValueError(f"matmul: shapes {sx} and {sy}: operands must have at least 1 dimension")
+    kx, ky = sx[-1], (sy[-2] if len(sy) > 1 else sy[0])
+    if kx != ky:
+        raise ValueError(
+            f"matmul: shapes {sx} and {sy} do not line up (inner dimensions {kx} and {ky})"
+        )
+
+
+def matmul(a: Tensor, b: Any) -> Tensor:
+    """a @ b with numpy's rules: 1-D, 2-D and batched N-D (batch dims broadcast)."""
+    b = _const(b, a)
+    x, y = a._data, b._data
+    _matmul_shapes_check(x, y)
+    try:
+        out = x @ y
+    except ValueError:
+        raise ValueError(
+            f"matmul: batch dimensions of shapes {x.shape} and {y.shape} do not broadcast"
+        ) from None
+
+    if x.ndim == 2 and y.ndim == 2:
+        def backward(g):  # d(xy)/dx = g y^T, d(xy)/dy = x^T g
+            return (g @ y.T if a.requires_grad else None), (x.T @ g if b.requires_grad else None)
+    else:
+        def backward(g):  # same rule with vectors made matrices, then batch dims summed
+            x2 = x[None, :] if x.ndim == 1 else x
+            y2 = y[:, None] if y.ndim == 1 else y
+            g2 = g
+            if y.ndim == 1:  # first: for 1-D @ 1-D, g is 0-d
+                g2 = np.expand_dims(g2, -1)
+            if x.ndim == 1:
+                g2 = np.expand_dims(g2, -2)
+            ga = gb = None
+            if a.requires_grad:
+                ga = g2 @ np.swapaxes(y2, -1, -2)
+                ga = ga[..., 0, :] if x.ndim == 1 else ga
+            if b.requires_grad:
+                gb = np.swapaxes(x2, -1, -2) @ g2
+                gb = gb[..., 0] if y.ndim == 1 else gb
+            return ga, gb
+
+    return from_op(out, (a, b), backward, "matmul")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias, as one op (PyTorch's layout: weight is (out, in)).
+
+    x: (..., in), weight: (out, in), bias: (out,) -> (..., out). One node instead of
+    three keeps both the unrolled graph and the per-step cost small.
+    """
+    X, W = x._data, weight._data
+    if W.ndim != 2 or X.ndim < 1 or X.shape[-1] != W.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {X.shape} does not fit weight of shape {W.shape} "
+            "(expected input (..., in) and weight (out, in))"
+        )
+    out = X @ W.T
+    parents: tuple[Tensor, ...] = (x, weight)
+    if bias is not None:
+        if bias._data.shape != (W.shape[0],):
+            raise ValueError(
+                f"linear: bias of shape {_shape(bias._data)}, expected ({W.shape[0]},)")
+        out += bias._data  # out is a fresh array
+        parents = (x, weight, bias)
+
+    def backward(g):  # dx = g W, dW = g^T x, db = sum of g over leading axes
+        gx = g @ W if x.requires_grad else None
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])  # leading axes as one
+        gw = g2.T @ (X if X.ndim == 2 else X.reshape(-1, X.shape[-1])) \
+            if weight.requires_grad else None
+        if bias is None:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if bias.requires_grad else None)
+
+    return from_op(out, parents, backward, "linear")
+
+
+def _unary(op: str, fn: Callable, d: Callable) -> Callable:
+    """An elementwise op whose derivative d(x, out) is written from input and output."""
+
+    def method(a: Tensor) -> Tensor:
+        x = a._data
+        out = fn(x)
+
+        def backward(g):
+            return (g * d(x, out),)
+
+        return from_op(out, (a,), backward, op)
+
+    method.__name__ = op
+    return method
+
+
+exp = _unary("exp", _exp, lambda x, y: y)  # d e^x = e^x
+log = _unary("log", _log, lambda x, y: 1.0 / x)  # d log x = 1/x
+tanh = _unary("tanh", _tanh, lambda x, y: 1.0 - y * y)  # d tanh x = 1 - tanh^2 x
+sigmoid = _unary("sigmoid", _sigmoid, lambda x, y: y * (1.0 - y))  # d s = s (1 - s)
+
+
+def relu(a: Tensor) -> Tensor:
+    x = a._data
+    if x.__class__ is float:
+        out, mask = (x if x > 0 else 0.0), (1.0 if x > 0 else 0.0)
+    else:
+        mask = x > 0
+        out = x * mask
+
+    def backward(g):  # d relu(x) = 1 where x > 0, else 0
+        return (g * mask,)
+
+    return from_op(out, (a,), backward, "relu")
+
+
+def abs_(a: Tensor) -> Tensor:
+    x = a._data
+    sign = (x > 0) - (x < 0) if x.__class__ is float else np.sign(x)
+
+    def backward(g):  # d|x| = sign(x), 0 at 0
+        return (g * sign,)
+
+    return from_op(np.abs(x) if x.__class__ is not float else math.fabs(x), (a,), backward,
+                   "abs")
+
+
+def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for ax in axes:
+        if not -ndim <= ax < ndim:
+            raise ValueError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dims")
+        out.append(ax % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis} repeats an axis")
+    return tuple(out)
+
+
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def sum_(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Sum over axis (an int, a tuple, or None for all)."""
+    x = np.asarray(a._data)
+    axes = _axes(axis, x.ndim, "sum")
+    out = x.sum(axis=axes, keepdims=keepdims)
+    kept = _kept_shape(x.shape, axes)
+
+    def backward(g):  # every summed element gets g
+        return (np.broadcast_to(np.reshape(g, kept), x.shape),)
+
+    return from_op(out, (a,), backward, "sum")
+
+
+def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over axis (an int, a tuple, or None for all)."""
+    x = np.asarray(a._data)
+    axes = _axes(axis, x.ndim, "mean")
+    n = math.prod(x.shape[i] for i in axes)
+    out = x.mean(axis=axes, keepdims=keepdims)
+    kept = _kept_shape(x.shape, axes)
+
+    def backward(g):  # every averaged element gets g / n
+        return (np.broadcast_to(np.reshape(g, kept) / n, x.shape),)
+
+    return from_op(out, (a,), backward, "mean")
+
+
+def max_(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Maximum over axis. Ties share the gradient equally."""
+    x = np.asarray(a._data)
+    axes = _axes(axis, x.ndim, "max")
+    if x.size == 0:
+        raise ValueError(f"max: tensor of shape {x.shape} is empty")
+    m = x.max(axis=axes, keepdims=True)
+    out = m if keepdims else m.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+    def backward(g):  # the gradient goes to the maxima, split among ties
+        mask = x == m
+        ties = mask.sum(axis=axes, keepdims=True).astype(x.dtype)  # int counts would promote
+        return (mask * (np.reshape(g, m.shape) / ties),)
+
+    return from_op(out, (a,), backward, "max")
+
+
+def reshape(a: Tensor, *shape: Any) -> Tensor:
+    """The same values in a new shape (``-1`` infers one dimension)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    x = np.asarray(a._data)
+    try:
+        out = x.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape shape {x.shape} into {shape}") from None
+
+    def backward(g):  # reshape back
+        return (np.reshape(g, x.shape),)
+
+    return from_op(out, (a,), backward, "reshape")
+
+
+def transpose(a: Tensor, *axes: Any) -> Tensor:
+    """Permute axes (reverse them when none are given, like numpy)."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    x = np.asarray(a._data)
+    perm = tuple(range(x.ndim))[::-1] if not axes else axes
+    if any(not -x.ndim <= p < x.ndim for p in perm) or sorted(
+        p % max(x.ndim, 1) for p in perm
+    ) != list(range(x.ndim)):
+        raise ValueError(f"transpose: {axes} is not a permutation of the axes of {x.shape}")
+    out = x.transpose(perm)
+    inverse = np.argsort([p % x.ndim for p in perm])
+
+    def backward(g):  # permute back
+        return (np.transpose(g, inverse),)
+
+    return from_op(out, (a,), backward, "transpose")
+
+
+def _is_basic(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items
+    )
+
+
+def _clean_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(_clean_index(i) for i in index)
+    if isinstance(index, Tensor):
+        index = np.asarray(index._data)
+    if isinstance(index, (list, np.ndarray)):
+        arr = np.asarray(index)
+        if arr.dtype.kind == "f":
+            if not np.all(arr == np.round(arr)):
+                raise TypeError("getitem: float index values must be whole numbers")
+            arr = arr.astype(np.intp)
+        elif arr.dtype.kind not in "biu" and arr.size:
+            raise TypeError(f"getitem: index arrays must hold integers, got dtype {arr.dtype}")
+        return arr
+    return index
+
+
+def getitem(a: Tensor, index: Any) -> Tensor:
+    """Indexing like numpy: ints, slices, None, Ellipsis, integer (or bool) arrays.
+
+    Repeated integer indices accumulate their gradients.
+    """
+    if index.__class__ is not int:  # x[t], the unroll's slice, is already clean and basic
+        index = _clean_index(index)
+    x = np.asarray(a._data)
+    try:
+        out = x[index]
+    except IndexError as e:
+        raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
+    if out.__class__ is not np.ndarray:
+        out = np.asarray(out)
+    basic = index.__class__ is int or _is_basic(index)
+    if not basic:  # np.add.at wants integer arrays, not boolean masks
+        items = index if isinstance(index, tuple) else (index,)
+        if any(isinstance(i, np.ndarray) and i.dtype == bool for i in items):
+            items = tuple(
+                j for i in items for j in
+                (np.nonzero(i) if isinstance(i, np.ndarray) and i.dtype == bool else (i,))
+            )
+            index = items
+
+    def backward(g):  # d x[i] / dx scatters g back into a zero array at i
+        return (_Scatter(index, g, basic),)
+
+    return from_op(out, (a,), backward, "getitem")
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    arrays = [np.asarray(t._data) for t in tensors]
+    try:
+        out = np.concatenate(arrays, axis=axis)
+    except (ValueError, np.exceptions.AxisError):
+        shapes = ", ".join(str(x.shape) for x in arrays)
+        raise ValueError(
+            f"concatenate: shapes {shapes} must match except along axis {axis}"
+        ) from None
+    cuts = np.cumsum([x.shape[axis] for x in arrays])[:-1]
+
+    def backward(g):  # each input gets its own slice of g
+        return tuple(np.split(g, cuts, axis=axis))
+
+    return from_op(out, tuple(tensors), backward, "concatenate")
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    arrays = [np.asarray(t._data) for t in tensors]
+    if len({x.shape for x in arrays}) > 1:
+        shapes = ", ".join(str(x.shape) for x in arrays)
+        raise ValueError(f"stack: all shapes must be equal, got {shapes}")
+    try:
+        out = np.stack(arrays, axis=axis)
+    except np.exceptions.AxisError:
+        raise ValueError(f"stack: axis {axis} is out of range") from None
+    ax = axis % out.ndim
+
+    def backward(g):  # input k gets g[..., k, ...]
+        return tuple(np.moveaxis(g, ax, 0))
+
+    return from_op(out, tuple(tensors), backward, "stack")
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise ``a if condition else b`` (condition is not differentiated)."""
+    cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition)
+    cond = cond.astype(bool)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(0.0)
+    a, b = _const(a, like), _const(b, like)
+    try:
+        out = np.where(cond, a._data, b._data)
+    except ValueError:
+        raise ValueError(
+            f"where: shapes {cond.shape}, {_shape(a._data)} and {_shape(b._data)} "
+            "do not broadcast"
+        ) from None
+
+    def backward(g):  # the gradient goes to whichever input was chosen
+        return np.where(cond, g, 0.0), np.where(cond, 0.0, g)
+
+    return from_op(out, (a, b), backward, "where")
+
+
+def _extremum(op: str, pick: Callable) -> Callable:
+    def fn(a: Any, b: Any) -> Tensor:
+        like = a if isinstance(a, Tensor) else b
+        a, b = _const(a, like), _const(b, like)
+        x, y = a._data, b._data
+        out = _binary(op, pick, x, y)
+
+        def backward(g):  # the gradient goes to the chosen input; ties share it
+            wa = (out == x).astype(out.dtype)  # float64 weights would promote float32
+            wb = (out == y).astype(out.dtype)
+            both = wa + wb
+            return g * wa / both, g * wb / both
+
+        return from_op(out, (a, b), backward, op)
+
+    fn.__name__ = op
+    return fn
+
+
+maximum = _extremum("maximum", np.maximum)
+minimum = _extremum("minimum", np.minimum)
+
+
+def clip(a: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
+    """Limit values to [lo, hi]; the gradient passes where lo <= x <= hi."""
+    x = np.asarray(a._data)
+    out = np.clip(x, lo, hi)
+    inside = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+
+    def backward(g):
+        return (g * inside,)
+
+    return from_op(out, (a,), backward, "clip")
+
+
+# ----------------------------------------------------------------------------------------
+# Attach the ops to Tensor as operators and methods.
+
+
+def _rsub(a: Tensor, b: Any) -> Tensor:
+    return sub(_const(b, a), a)
+
+
+def _rdiv(a: Tensor, b: Any) -> Tensor:
+    return div(_const(b, a), a)
+
+
+def _rpow(a: Tensor, b: Any) -> Tensor:
+    return pow_(_const(b, a), a)
+
+
+def _rmatmul(a: Tensor, b: Any) -> Tensor:
+    return matmul(_const(b, a), a)
+
+
+def _compare(f: Callable) -> Callable:
+    def method(a: Tensor, b: Any) -> Any:  # comparisons give plain booleans, no graph
+        return f(a._data, b._data if isinstance(b, Tensor) else b)
+
+    return method
+
+
+Tensor.__add__ = add
+Tensor.__radd__ = lambda a, b: add(_const(b, a), a)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = _rsub
+Tensor.__mul__ = mul
+Tensor.__rmul__ = lambda a, b: mul(_const(b, a), a)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = _rdiv
+Tensor.__pow__ = pow_
+Tensor.__rpow__ = _rpow
+Tensor.__neg__ = neg
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = _rmatmul
+Tensor.__getitem__ = getitem
+Tensor.__lt__ = _compare(lambda x, y: x < y)
+Tensor.__le__ = _compare(lambda x, y: x <= y)
+Tensor.__gt__ = _compare(lambda x, y: x > y)
+Tensor.__ge__ = _compare(lambda x, y: x >= y)
+for _fn in (exp, log, tanh, sigmoid, relu, mean, reshape, transpose, clip):
+    setattr(Tensor, _fn.__name__, _fn)
+Tensor.sum = sum_
+Tensor.max = max_
+Tensor.abs = Tensor.__abs__ = abs_
+Tensor.T = property(transpose, doc="The tensor with its axes reversed.")
+Tensor.matmul = matmul
+Tensor.maximum = maximum
+Tensor.minimum = minimum
+del _fn
+
