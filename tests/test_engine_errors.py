@@ -152,3 +152,14 @@ def test_no_bare_asserts_in_the_library():
         tree = ast.parse(path.read_text())
         asserts = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Assert)]
         assert not asserts, f"{path.name}: assert at lines {asserts}"
+
+
+def test_a_rule_returning_the_wrong_number_of_gradients_is_named():
+    from microgradrnn import from_op
+
+    a = Tensor(np.ones(2), requires_grad=True)
+    b = Tensor(np.ones(2), requires_grad=True)
+    out = from_op(a._data + b._data, (a, b), lambda g: (g,), "my_add")
+    with pytest.raises(TypeError, match="backward rule of op 'my_add' returned 1 gradients "
+                                        "for 2 inputs"):
+        out.sum().backward()
