@@ -285,3 +285,10 @@ def test_weights_are_named_through_views_and_biases_are_not():
     src = draw_cells(total).source
     assert src.count("W_cell") >= 3  # header plus edges into h_1 and h_2
     assert "b_cell" not in src
+
+
+def test_ops_nodes_show_data_and_grad_norms():
+    L, _ = unroll("rnn", layers=1, steps=2)
+    src = draw_ops(L).source
+    h1 = next(n for n in walk(L).nodes if n.tags.get("role") == "h" and n.tags.get("t") == 1)
+    assert f"‖data‖ {dot.num(norm(h1.data))}  ‖grad‖ {dot.num(norm(h1.grad))}" in src

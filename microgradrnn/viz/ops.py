@@ -124,7 +124,7 @@ def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
         info = (f"data {dot.scalar(float(node.data))}  "
                 f"grad {dot.scalar(0.0 if g is None else float(g))}")
     else:
-        info = str(tuple(getattr(node.data, "shape", ())))
+        info = f"{tuple(np.shape(node.data))}  ‖data‖ {dot.num(norm(node.data))}"
         g = norm(fl.grad(node))
         if g is not None:
             info += f"  ‖grad‖ {dot.num(g)}"
