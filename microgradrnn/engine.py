@@ -15,6 +15,7 @@ Also here: the modes (``no_grad``, ``tags``, ``detect_anomaly``), the ``Flow`` r
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -541,6 +542,23 @@ def _seed(root: Tensor, grad: Any) -> Any:
 
 
 def _backprop(
+    root: Tensor, grad: Any, retain_graph: bool, record_flow: bool, write: bool
+) -> Flow | None:
+    # The graph holds no reference cycles (a rule's closure captures its parents and
+    # arrays, never its own output node), so reference counting alone frees it. The
+    # cyclic collector's passes, triggered by the allocations of this loop, would only
+    # walk the whole live graph in vain: pause it for the pass (tests/test_engine_graph.py
+    # checks that a graph is freed without it).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _backprop_loop(root, grad, retain_graph, record_flow, write)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _backprop_loop(
     root: Tensor, grad: Any, retain_graph: bool, record_flow: bool, write: bool
 ) -> Flow | None:
     grads = {root: _seed(root, grad)}  # this pass's gradients, released once used

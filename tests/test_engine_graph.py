@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import microgradrnn as mg
+from microgradrnn import nn
 from microgradrnn import AnomalyError, Flow, Tensor, Value, gradient_flow, no_grad, tags
 from microgradrnn.engine import toposort
 
@@ -194,6 +195,57 @@ def test_retain_graph_keeps_saved_arrays():
     root.backward(retain_graph=True)
     gc.collect()
     assert all(r() is not None for r in refs)
+
+
+def _freed_by_refcount(make_root, run_backward):
+    """Build a graph, keep weak references to all its nodes, drop it with the cyclic
+    collector off: are they all gone? (The engine relies on it: backward pauses the
+    collector because the graph has no reference cycles.)"""
+    was = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        root = make_root()
+        refs = [weakref.ref(n) for n in toposort(root) if n._parents]
+        assert refs
+        if run_backward:
+            root.backward(retain_graph=run_backward == "retain")
+        del root
+        return [r() is None for r in refs]
+    finally:
+        if was:
+            gc.enable()
+
+
+def _layer_loss(kind):
+    def make():
+        layer = getattr(nn, kind)(3, 4, num_layers=2, rng=0)
+        out, _ = layer(np.ones((5, 2, 3)))
+        return (out * out).sum()
+    return make
+
+
+@pytest.mark.parametrize("run_backward", [False, True, "retain"])
+@pytest.mark.parametrize("make_root", [lambda: _graph()[0], _memory_graph,
+                                       _layer_loss("RNN"), _layer_loss("LSTM"),
+                                       _layer_loss("GRU")],
+                         ids=["ops", "memory", "rnn", "lstm", "gru"])
+def test_graph_has_no_cycles_reference_counting_frees_it(make_root, run_backward):
+    alive = _freed_by_refcount(make_root, run_backward)
+    assert alive == [True] * len(alive)
+
+
+def test_backward_restores_the_garbage_collector_state():
+    root, _, _ = _graph()
+    assert gc.isenabled()
+    root.backward(retain_graph=True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        root.backward()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # -- hooks, no_grad, detach ---------------------------------------------------------------
