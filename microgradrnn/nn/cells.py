@@ -56,6 +56,10 @@ class _Cell(Module):
         """Zeros: h_0 of shape (batch_size, hidden_size)."""
         return self._zeros(batch_size)
 
+    # forward() checks the shapes, then runs _step(). A sequence layer sends its first
+    # step through forward() and the others straight to _step(): the input slices all
+    # have one shape, and the state is what the previous step returned.
+
     def _check(self, x: Tensor, h: Tensor) -> None:
         name = type(self).__name__
         if x.ndim != 2 or x.shape[1] != self.input_size:
@@ -87,6 +91,9 @@ class RNNCell(_Cell):
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         self._check(x, h)
+        return self._step(x, h)
+
+    def _step(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
         h = z.tanh() if self.nonlinearity == "tanh" else z.relu()
         return h, h
@@ -114,8 +121,13 @@ class LSTMCell(_Cell):
     def forward(
         self, x: Tensor, state: tuple[Tensor, Tensor]
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        self._check(x, state[0])
+        return self._step(x, state)
+
+    def _step(
+        self, x: Tensor, state: tuple[Tensor, Tensor]
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         h, c = state
-        self._check(x, h)
         H = self.hidden_size
         with tags(role="gate"):
             z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
@@ -140,6 +152,9 @@ class GRUCell(_Cell):
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         self._check(x, h)
+        return self._step(x, h)
+
+    def _step(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         H = self.hidden_size
         with tags(role="gate"):
             gi = linear(x, self.weight_ih, self.bias_ih)
