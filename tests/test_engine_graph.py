@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import microgradrnn as mg
-from microgradrnn import nn
-from microgradrnn import AnomalyError, Flow, Tensor, Value, gradient_flow, no_grad, tags
+from microgradrnn import AnomalyError, Flow, Tensor, Value, gradient_flow, nn, no_grad, tags
 from microgradrnn.engine import toposort
 
 
