@@ -255,16 +255,17 @@ class RNN(Recurrent):
     """Elman RNN (``RNNCell``, tanh or relu) stacked and unrolled; PyTorch's signature.
 
     x: (T, B, input_size) -> output (T, B, D*hidden_size), h_n (num_layers*D, B, hidden_size).
+    fused=True: every step is one op (see ``RNNCell``), faster; the default composes it.
     """
 
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1,
         nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
         dropout: float = 0.0, bidirectional: bool = False,
-        rng: np.random.Generator | int | None = None,
+        rng: np.random.Generator | int | None = None, fused: bool = False,
     ) -> None:
         super().__init__(
-            lambda n, g: RNNCell(n, hidden_size, bias, nonlinearity, rng=g),
+            lambda n, g: RNNCell(n, hidden_size, bias, nonlinearity, rng=g, fused=fused),
             input_size, num_layers, bidirectional, batch_first, dropout, rng)
 
 
@@ -273,15 +274,16 @@ class LSTM(Recurrent):
 
     x: (T, B, input_size) -> output (T, B, D*hidden_size), (h_n, c_n) each
     (num_layers*D, B, hidden_size). The initial state, if given, is (h_0, c_0).
+    fused=True: every step is one op (see ``LSTMCell``), faster; the default composes it.
     """
 
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
         batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-        rng: np.random.Generator | int | None = None,
+        rng: np.random.Generator | int | None = None, fused: bool = False,
     ) -> None:
         super().__init__(
-            lambda n, g: LSTMCell(n, hidden_size, bias, rng=g),
+            lambda n, g: LSTMCell(n, hidden_size, bias, rng=g, fused=fused),
             input_size, num_layers, bidirectional, batch_first, dropout, rng)
 
 
