@@ -98,7 +98,7 @@ class NumpyImpl:
     def __init__(self, w: Workload, params, X, target) -> None:
         cls = NumpyLSTM if w.cell == "lstm" else NumpyRNN
         self.model = cls({k: v.copy() for k, v in params.items()}, w.T, w.batch, w.loss)
-        self.X, self.target = X, target
+        self.X, self.target = X.copy(), target  # its own copy, as the engine's Tensor(X)
 
     def step(self) -> float:
         return self.model.step(self.X, self.target, LR)
