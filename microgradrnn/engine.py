@@ -424,7 +424,55 @@ class _Scatter:
             np.add.at(buf, self.index, self.values)  # repeated indices accumulate
 
 
+# Factored gradients of shared weights: a linear map used at step t gives its weight the
+# gradient g_t^T x_t. Summed over T steps that is [g_1; ...; g_T]^T [x_1; ...; x_T], so
+# one matmul with K = T*batch rows can replace T matmuls with K = batch (and T additions
+# of a full weight-sized array): what a hand-written BPTT does. A rule returns
+# _Outer(a, b) for a^T @ b; the backward loop collects the factors per node and multiplies
+# once the node's gradient is needed, or every _FOLD_ROWS rows, which bounds the memory
+# the held factors take.
+
+_FOLD_ROWS = 512
+
+
+class _Outer:
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
+        self.a, self.b = a, b  # a: (K, m), b: (K, n); the gradient is a^T b: (m, n)
+
+    def dense(self) -> np.ndarray:
+        return np.dot(self.a.T, self.b)
+
+
+class _Factors:
+    """A node's gradient so far: a dense part (or None) plus outer products to multiply."""
+
+    __slots__ = ("dense", "a", "b", "rows")
+
+    def __init__(self, dense: Any) -> None:
+        self.dense, self.a, self.b, self.rows = dense, [], [], 0
+
+    def add(self, o: _Outer) -> None:
+        self.a.append(o.a)
+        self.b.append(o.b)
+        self.rows += len(o.a)
+        if self.rows >= _FOLD_ROWS:
+            self.fold()
+
+    def fold(self) -> Any:
+        if self.a:
+            a = self.a[0] if len(self.a) == 1 else np.concatenate(self.a)
+            b = self.b[0] if len(self.b) == 1 else np.concatenate(self.b)
+            self.dense = _Outer(a, b).dense() if self.dense is None else \
+                self.dense + _Outer(a, b).dense()
+            self.a, self.b, self.rows = [], [], 0
+        return self.dense
+
+
 def _dense(g: Any, parent: Tensor) -> Any:
+    if g.__class__ is _Outer:
+        return g.dense()
     if g.__class__ is _Scatter:
         buf = np.zeros(_shape(parent._data), dtype=np.result_type(parent._data))
         g.add_into(buf)
@@ -568,6 +616,8 @@ def _backprop_loop(
         g = grads.pop(node, None)
         if g is None:
             continue
+        if g.__class__ is _Factors:
+            g = g.fold()
         if node._hooks:
             for hook in node._hooks:
                 new = hook(g)
@@ -605,6 +655,22 @@ def _backprop_loop(
                 _check_backward(node, i, pg)
             pdata = parent._data
             prev = grads.get(parent)
+            if pg.__class__ is _Outer:
+                if prev.__class__ is not _Factors:
+                    grads[parent] = prev = _Factors(prev)
+                    owned.discard(parent)
+                if record_flow:
+                    edge_flows[i] = pg.dense()
+                prev.add(pg)
+                continue
+            if prev.__class__ is _Factors:  # a dense or sparse gradient joins factored ones
+                pg = _dense(pg, parent)
+                if pg.__class__ is not float and pg.shape != pdata.shape:
+                    pg = _unbroadcast(np.asarray(pg), pdata.shape)
+                if record_flow:
+                    edge_flows[i] = pg
+                prev.dense = pg if prev.dense is None else prev.dense + pg
+                continue
             if pg.__class__ is _Scatter:
                 if prev is None or parent not in owned:
                     buf = np.zeros(_shape(pdata), dtype=np.result_type(pdata))

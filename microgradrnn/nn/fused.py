@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Tensor, from_op
+from ..engine import Tensor, _Outer, from_op
 
 __all__ = ["rnn_cell", "lstm_gates", "lstm_c", "lstm_h"]
 
@@ -60,8 +60,9 @@ def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tenso
     """
     dx = np.dot(dz, w_ih._data) if x.requires_grad else None
     dh = np.dot(dz, w_hh._data) if h.requires_grad else None
-    dw_ih = np.dot(dz.T, x._data) if w_ih.requires_grad else None
-    dw_hh = np.dot(dz.T, h._data) if w_hh.requires_grad else None
+    # the weights' gradients as factors: the engine multiplies those of all steps at once
+    dw_ih = _Outer(dz, x._data) if w_ih.requires_grad else None
+    dw_hh = _Outer(dz, h._data) if w_hh.requires_grad else None
     weights = [dw_ih, dw_hh]
     if has_bias:
         db = dz.sum(axis=0)  # both biases get the same gradient (the engine only reads it)
