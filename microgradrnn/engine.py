@@ -430,7 +430,7 @@ class _Scatter:
 # of a full weight-sized array): what a hand-written BPTT does. A rule returns
 # _Outer(a, b) for a^T @ b; the backward loop collects the factors per node and multiplies
 # once the node's gradient is needed, or every _FOLD_ROWS rows, which bounds the memory
-# the held factors take.
+# the held factors take. A bias gets _Outer(g, None): the sum of g's rows, g^T 1.
 
 _FOLD_ROWS = 512
 
@@ -438,11 +438,12 @@ _FOLD_ROWS = 512
 class _Outer:
     __slots__ = ("a", "b")
 
-    def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
-        self.a, self.b = a, b  # a: (K, m), b: (K, n); the gradient is a^T b: (m, n)
+    def __init__(self, a: np.ndarray, b: np.ndarray | None) -> None:
+        # a: (K, m), b: (K, n); the gradient is a^T b: (m, n), or a^T 1: (m,) if b is None
+        self.a, self.b = a, b
 
     def dense(self) -> np.ndarray:
-        return np.dot(self.a.T, self.b)
+        return self.a.sum(axis=0) if self.b is None else np.dot(self.a.T, self.b)
 
 
 class _Factors:
@@ -461,9 +462,10 @@ class _Factors:
             self.fold()
 
     def fold(self) -> Any:
-        if self.a:
+        if self.a:  # (one node gets either weight or bias factors: their shapes differ)
             a = self.a[0] if len(self.a) == 1 else np.concatenate(self.a)
-            b = self.b[0] if len(self.b) == 1 else np.concatenate(self.b)
+            b = None if self.b[0] is None else \
+                self.b[0] if len(self.b) == 1 else np.concatenate(self.b)
             self.dense = _Outer(a, b).dense() if self.dense is None else \
                 self.dense + _Outer(a, b).dense()
             self.a, self.b, self.rows = [], [], 0

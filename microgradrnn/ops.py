@@ -238,7 +238,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             if weight.requires_grad else None
         if bias is None:
             return gx, gw
-        return gx, gw, (g2.sum(axis=0) if bias.requires_grad else None)
+        return gx, gw, (_Outer(g2, None) if bias.requires_grad else None)  # sum of g's rows
 
     return from_op(out, parents, backward, "linear")
 

@@ -65,7 +65,7 @@ def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tenso
     dw_hh = _Outer(dz, h._data) if w_hh.requires_grad else None
     weights = [dw_ih, dw_hh]
     if has_bias:
-        db = dz.sum(axis=0)  # both biases get the same gradient (the engine only reads it)
+        db = _Outer(dz, None)  # sum of dz's rows, for both biases, summed with the others
         weights += [db, db]
     return [dx, dh], weights
 
