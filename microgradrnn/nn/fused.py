@@ -42,8 +42,7 @@ def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
     z = np.dot(x._data, w_ih._data.T)
     z += np.dot(h._data, w_hh._data.T)
     if b_ih is not None:
-        z += b_ih._data
-        z += b_hh._data
+        z += b_ih._data + b_hh._data  # one add over the batch instead of two
     return z
 
 
