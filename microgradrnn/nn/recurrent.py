@@ -210,13 +210,13 @@ class Recurrent(Module):
                 direction = "bwd" if d else "fwd"
                 names = getattr(cell, "state_names", ("h",))
                 hs: list[Any] = [None] * T
-                step = cell  # the first step checks the shapes (see cells.py)
+                step, later = cell, _later_steps(cell)  # the first step checks the shapes
                 for t in (range(T, 0, -1) if d else range(1, T + 1)):
                     with tags(t=t, layer=layer, direction=direction):
                         h, st = step(inputs[t - 1], st)
                     _stamp(names, h, st)
                     hs[t - 1] = h
-                    step = _later_steps(cell)
+                    step = later
                 finals.append(st)
                 outs.append(hs)
             if layer < self.num_layers:
