@@ -449,10 +449,10 @@ class _Outer:
 class _Factors:
     """A node's gradient so far: a dense part (or None) plus outer products to multiply."""
 
-    __slots__ = ("dense", "a", "b", "rows")
+    __slots__ = ("dense", "a", "b", "rows", "joined")
 
-    def __init__(self, dense: Any) -> None:
-        self.dense, self.a, self.b, self.rows = dense, [], [], 0
+    def __init__(self, dense: Any, joined: _Joined) -> None:
+        self.dense, self.a, self.b, self.rows, self.joined = dense, [], [], 0, joined
 
     def add(self, o: _Outer) -> None:
         self.a.append(o.a)
@@ -463,13 +463,32 @@ class _Factors:
 
     def fold(self) -> Any:
         if self.a:  # (one node gets either weight or bias factors: their shapes differ)
-            a = self.a[0] if len(self.a) == 1 else np.concatenate(self.a)
-            b = None if self.b[0] is None else \
-                self.b[0] if len(self.b) == 1 else np.concatenate(self.b)
+            a = self.joined(self.a)
+            b = None if self.b[0] is None else self.joined(self.b)
             self.dense = _Outer(a, b).dense() if self.dense is None else \
                 self.dense + _Outer(a, b).dense()
             self.a, self.b, self.rows = [], [], 0
         return self.dense
+
+
+class _Joined:
+    """np.concatenate with a memory of the last join: a cell's weights and biases all get
+    the same g_t (W_ih, W_hh, b_ih, b_hh of a step), and fold together, so it is joined
+    once instead of four times. Lives for one backward pass."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self) -> None:
+        self.key: tuple = ()
+        self.value: Any = None
+
+    def __call__(self, arrays: list) -> np.ndarray:
+        if len(arrays) == 1:
+            return arrays[0]
+        key = tuple(map(id, arrays))  # the list holds them: no id is reused meanwhile
+        if key != self.key:
+            self.key, self.value = key, np.concatenate(arrays)
+        return self.value
 
 
 def _dense(g: Any, parent: Tensor) -> Any:
@@ -613,6 +632,7 @@ def _backprop_loop(
 ) -> Flow | None:
     grads = {root: _seed(root, grad)}  # this pass's gradients, released once used
     owned: set[Tensor] = set()  # nodes whose buffer in `grads` we allocated: safe to +=
+    joined = _Joined()
     flow = Flow({}, {}) if not write else None
     for node in reversed(toposort(root)):
         g = grads.pop(node, None)
@@ -659,7 +679,7 @@ def _backprop_loop(
             prev = grads.get(parent)
             if pg.__class__ is _Outer:
                 if prev.__class__ is not _Factors:
-                    grads[parent] = prev = _Factors(prev)
+                    grads[parent] = prev = _Factors(prev, joined)
                     owned.discard(parent)
                 if record_flow:
                     edge_flows[i] = pg.dense()
