@@ -4,9 +4,10 @@ Every op (see ``ops.py``) computes its output with numpy and records a node thro
 ``from_op``: the node remembers its parents (an ordered tuple) and a *backward rule*, a
 closure that receives the gradient of the output and returns one gradient per parent.
 Rules never touch a parent's ``.grad``; the backward loop here alone accumulates. That
-single loop also reduces broadcast gradients to the parent's shape, runs hooks, checks
-for NaN/inf in anomaly mode and, when asked, records the gradient that flowed along
-every edge (parent -> child).
+single loop also reduces broadcast gradients to the parent's shape, adds sliced
+(``_Scatter``) and factored (``_Outer``: a weight's g^T x at every step, multiplied once)
+gradients, runs hooks, checks for NaN/inf in anomaly mode and, when asked, records the
+gradient that flowed along every edge (parent -> child).
 
 Also here: the modes (``no_grad``, ``tags``, ``detect_anomaly``), the ``Flow`` record and
 ``gradient_flow``. Imports numpy and the standard library only.
