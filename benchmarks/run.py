@@ -54,6 +54,10 @@ TARGETS = {
     "S1": [("microgradrnn", "micrograd", "<=", 1.0), ("tensor", "micrograd", "<=", 1 / 500)],
 }
 F32 = ("microgradrnn_f32", "numpy_f32", "", 0.0)  # float32 is reported, no target
+# microgradrnn runs twice: the default composed layers and fused=True (one op per RNN
+# step). A target is judged on the faster of the two, the fastest path a user can
+# choose; the other row is reported alongside.
+PATHS = ("microgradrnn", "microgradrnn_fused")
 MEMORY_TARGET = ("W3", 1.5)
 
 
@@ -141,20 +145,34 @@ def bench_workload(w: W.Workload, rounds: int, budget: float, quick: bool) -> di
         "ratios": [],
     }
     for num, den, op, bound in TARGETS.get(w.name, []) + [F32]:
-        if num not in times or den not in times:
-            continue
-        per_round = [a / b for a, b in zip(times[num], times[den], strict=True)]
-        ratio = statistics.median(per_round)
-        ok = None if not op else (ratio <= bound if op == "<=" else ratio < bound)
-        result["ratios"].append({
-            "ratio": f"{num} / {den}", "median": ratio, "min": min(per_round),
-            "max": max(per_round), "target": f"{op} {bound:g}" if op else "", "ok": ok,
-        })
+        rows = []
+        for n in (PATHS if num == "microgradrnn" else (num,)):
+            if n not in times or den not in times:
+                continue
+            per_round = [a / b for a, b in zip(times[n], times[den], strict=True)]
+            rows.append({"ratio": f"{n} / {den}", "median": statistics.median(per_round),
+                         "min": min(per_round), "max": max(per_round)})
+        result["ratios"] += judged(rows, op, bound)
     return result
 
 
+def judged(rows: list[dict], op: str, bound: float) -> list[dict]:
+    """The target is judged on the fastest row (the others get ok=None)."""
+    best = min(rows, key=lambda r: r["median"]) if rows else None
+    for r in rows:
+        ratio = r["median"]
+        r["target"] = f"{op} {bound:g}" if op else ""
+        r["ok"] = None if not op or r is not best else (
+            ratio <= bound if op == "<=" else ratio < bound)
+    return rows
+
+
 def peak_memory(w: W.Workload) -> dict:
-    """Peak traced bytes while building an implementation and running two steps."""
+    """Peak traced bytes while building an implementation and running two steps.
+
+    What is counted is alike on both sides: each implementation builds its own copy of
+    the parameters and of the input sequence (numpy's copies X as the engine's Tensor(X)
+    does), then holds whatever its steps need."""
     out = {}
     for name, factory in W.contenders(w, np.float64).items():
         if name.startswith("torch"):
@@ -221,11 +239,10 @@ def main(argv: list[str] | None = None) -> int:
             mem = peak_memory(w)
             res["peak_memory_bytes"] = mem
             if "numpy" in mem:
-                ratio = mem["microgradrnn"] / mem["numpy"]
-                res["ratios"].append({
-                    "ratio": "peak memory microgradrnn / numpy", "median": ratio,
-                    "min": ratio, "max": ratio, "target": f"<= {MEMORY_TARGET[1]:g}",
-                    "ok": ratio <= MEMORY_TARGET[1]})
+                rows = [{"ratio": f"peak memory {n} / numpy", "median": mem[n] / mem["numpy"],
+                         "min": mem[n] / mem["numpy"], "max": mem[n] / mem["numpy"]}
+                        for n in PATHS if n in mem]
+                res["ratios"] += judged(rows, "<=", MEMORY_TARGET[1])
         results["workloads"][name] = res
         print(f"{name} {describe(w)}")
         for n, m in res["median_s"].items():
@@ -234,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    peak memory {k:14s}{v / 2**20:8.2f} MiB")
         for r in res["ratios"]:
             mark = "" if r["ok"] is None else ("ok" if r["ok"] else "MISSED")
-            print(f"    {r['ratio']:38s}{r['median']:9.3g}  (range {r['min']:.3g}-"
+            print(f"    {r['ratio']:44s}{r['median']:9.3g}  (range {r['min']:.3g}-"
                   f"{r['max']:.3g})  {r['target']:8s} {mark}")
             summary.append((name, r))
         print(flush=True)
@@ -243,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     print("summary:")
     for name, r in summary:
         if r["ok"] is not None:
-            print(f"    {name}  {r['ratio']:38s}{r['median']:9.3g}  {r['target']:8s} "
+            print(f"    {name}  {r['ratio']:44s}{r['median']:9.3g}  {r['target']:8s} "
                   f"{'ok' if r['ok'] else 'MISSED'}")
     path = args.json or (None if args.quick else str(HERE / "results" / "latest.json"))
     if path:

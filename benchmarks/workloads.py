@@ -98,7 +98,7 @@ class NumpyImpl:
     def __init__(self, w: Workload, params, X, target) -> None:
         cls = NumpyLSTM if w.cell == "lstm" else NumpyRNN
         self.model = cls({k: v.copy() for k, v in params.items()}, w.T, w.batch, w.loss)
-        self.X, self.target = X, target
+        self.X, self.target = X.copy(), target  # its own copy, as the engine's Tensor(X)
 
     def step(self) -> float:
         return self.model.step(self.X, self.target, LR)
@@ -115,14 +115,15 @@ class NumpyImpl:
 
 
 class EngineImpl:
-    """microgradrnn's sequence layer (which tags every step for the renderer) + a head."""
+    """microgradrnn's sequence layer (which tags every step for the renderer) + a head;
+    the default composed cells, or with ``fused`` one op per step (``nn/fused.py``)."""
 
-    def __init__(self, w: Workload, params, X, target) -> None:
+    def __init__(self, w: Workload, params, X, target, fused: bool = False) -> None:
         from microgradrnn import nn, optim
 
         self.w = w
         layer = nn.LSTM if w.cell == "lstm" else nn.RNN
-        self.rnn = layer(w.input, w.hidden)
+        self.rnn = layer(w.input, w.hidden, fused=fused)
         self.head = nn.Linear(w.hidden, w.output)
         dt = X.dtype
         self.rnn.astype(dt)
@@ -405,6 +406,7 @@ def contenders(w: Workload, dtype=np.float64) -> dict:
     X, target = make_data(w, dtype)
     out = {
         "microgradrnn": lambda: EngineImpl(w, params, X, target),
+        "microgradrnn_fused": lambda: EngineImpl(w, params, X, target, fused=True),
         "numpy": lambda: NumpyImpl(w, params, X, target),
     }
     if have_torch():

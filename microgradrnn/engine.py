@@ -4,9 +4,10 @@ Every op (see ``ops.py``) computes its output with numpy and records a node thro
 ``from_op``: the node remembers its parents (an ordered tuple) and a *backward rule*, a
 closure that receives the gradient of the output and returns one gradient per parent.
 Rules never touch a parent's ``.grad``; the backward loop here alone accumulates. That
-single loop also reduces broadcast gradients to the parent's shape, runs hooks, checks
-for NaN/inf in anomaly mode and, when asked, records the gradient that flowed along
-every edge (parent -> child).
+single loop also reduces broadcast gradients to the parent's shape, adds sliced
+(``_Scatter``) and factored (``_Outer``: a weight's g^T x at every step, multiplied once)
+gradients, runs hooks, checks for NaN/inf in anomaly mode and, when asked, records the
+gradient that flowed along every edge (parent -> child).
 
 Also here: the modes (``no_grad``, ``tags``, ``detect_anomaly``), the ``Flow`` record and
 ``gradient_flow``. Imports numpy and the standard library only.
@@ -15,6 +16,7 @@ Also here: the modes (``no_grad``, ``tags``, ``detect_anomaly``), the ``Flow`` r
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -423,7 +425,76 @@ class _Scatter:
             np.add.at(buf, self.index, self.values)  # repeated indices accumulate
 
 
+# Factored gradients of shared weights: a linear map used at step t gives its weight the
+# gradient g_t^T x_t. Summed over T steps that is [g_1; ...; g_T]^T [x_1; ...; x_T], so
+# one matmul with K = T*batch rows can replace T matmuls with K = batch (and T additions
+# of a full weight-sized array): what a hand-written BPTT does. A rule returns
+# _Outer(a, b) for a^T @ b; the backward loop collects the factors per node and multiplies
+# once the node's gradient is needed, or every _FOLD_ROWS rows, which bounds the memory
+# the held factors take. A bias gets _Outer(g, None): the sum of g's rows, g^T 1.
+
+_FOLD_ROWS = 512
+
+
+class _Outer:
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: np.ndarray, b: np.ndarray | None) -> None:
+        # a: (K, m), b: (K, n); the gradient is a^T b: (m, n), or a^T 1: (m,) if b is None
+        self.a, self.b = a, b
+
+    def dense(self) -> np.ndarray:
+        return self.a.sum(axis=0) if self.b is None else np.dot(self.a.T, self.b)
+
+
+class _Factors:
+    """A node's gradient so far: a dense part (or None) plus outer products to multiply."""
+
+    __slots__ = ("dense", "a", "b", "rows", "joined")
+
+    def __init__(self, dense: Any, joined: _Joined) -> None:
+        self.dense, self.a, self.b, self.rows, self.joined = dense, [], [], 0, joined
+
+    def add(self, o: _Outer) -> None:
+        self.a.append(o.a)
+        self.b.append(o.b)
+        self.rows += len(o.a)
+        if self.rows >= _FOLD_ROWS:
+            self.fold()
+
+    def fold(self) -> Any:
+        if self.a:  # (one node gets either weight or bias factors: their shapes differ)
+            a = self.joined(self.a)
+            b = None if self.b[0] is None else self.joined(self.b)
+            self.dense = _Outer(a, b).dense() if self.dense is None else \
+                self.dense + _Outer(a, b).dense()
+            self.a, self.b, self.rows = [], [], 0
+        return self.dense
+
+
+class _Joined:
+    """np.concatenate with a memory of the last join: a cell's weights and biases all get
+    the same g_t (W_ih, W_hh, b_ih, b_hh of a step), and fold together, so it is joined
+    once instead of four times. Lives for one backward pass."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self) -> None:
+        self.key: tuple = ()
+        self.value: Any = None
+
+    def __call__(self, arrays: list) -> np.ndarray:
+        if len(arrays) == 1:
+            return arrays[0]
+        key = tuple(map(id, arrays))  # the list holds them: no id is reused meanwhile
+        if key != self.key:
+            self.key, self.value = key, np.concatenate(arrays)
+        return self.value
+
+
 def _dense(g: Any, parent: Tensor) -> Any:
+    if g.__class__ is _Outer:
+        return g.dense()
     if g.__class__ is _Scatter:
         buf = np.zeros(_shape(parent._data), dtype=np.result_type(parent._data))
         g.add_into(buf)
@@ -543,13 +614,33 @@ def _seed(root: Tensor, grad: Any) -> Any:
 def _backprop(
     root: Tensor, grad: Any, retain_graph: bool, record_flow: bool, write: bool
 ) -> Flow | None:
+    # The graph holds no reference cycles (a rule's closure captures its parents and
+    # arrays, never its own output node), so reference counting alone frees it. The
+    # cyclic collector's passes, triggered by the allocations of this loop, would only
+    # walk the whole live graph in vain: pause it for the pass (tests/test_engine_graph.py
+    # checks that a graph is freed without it).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _backprop_loop(root, grad, retain_graph, record_flow, write)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _backprop_loop(
+    root: Tensor, grad: Any, retain_graph: bool, record_flow: bool, write: bool
+) -> Flow | None:
     grads = {root: _seed(root, grad)}  # this pass's gradients, released once used
     owned: set[Tensor] = set()  # nodes whose buffer in `grads` we allocated: safe to +=
+    joined = _Joined()
     flow = Flow({}, {}) if not write else None
     for node in reversed(toposort(root)):
         g = grads.pop(node, None)
         if g is None:
             continue
+        if g.__class__ is _Factors:
+            g = g.fold()
         if node._hooks:
             for hook in node._hooks:
                 new = hook(g)
@@ -587,6 +678,22 @@ def _backprop(
                 _check_backward(node, i, pg)
             pdata = parent._data
             prev = grads.get(parent)
+            if pg.__class__ is _Outer:
+                if prev.__class__ is not _Factors:
+                    grads[parent] = prev = _Factors(prev, joined)
+                    owned.discard(parent)
+                if record_flow:
+                    edge_flows[i] = pg.dense()
+                prev.add(pg)
+                continue
+            if prev.__class__ is _Factors:  # a dense or sparse gradient joins factored ones
+                pg = _dense(pg, parent)
+                if pg.__class__ is not float and pg.shape != pdata.shape:
+                    pg = _unbroadcast(np.asarray(pg), pdata.shape)
+                if record_flow:
+                    edge_flows[i] = pg
+                prev.dense = pg if prev.dense is None else prev.dense + pg
+                continue
             if pg.__class__ is _Scatter:
                 if prev is None or parent not in owned:
                     buf = np.zeros(_shape(pdata), dtype=np.result_type(pdata))

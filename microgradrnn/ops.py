@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Tensor, _const, _Scatter, _shape, from_op
+from .engine import Tensor, _const, _Outer, _Scatter, _shape, from_op
 
 # ----------------------------------------------------------------------------------------
 # Ops. Each forward sits next to its backward rule, with the math in a comment.
@@ -233,11 +233,12 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     def backward(g):  # dx = g W, dW = g^T x, db = sum of g over leading axes
         gx = g @ W if x.requires_grad else None
         g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])  # leading axes as one
-        gw = g2.T @ (X if X.ndim == 2 else X.reshape(-1, X.shape[-1])) \
+        # dW as its two factors: the engine multiplies those of all uses at once
+        gw = _Outer(g2, X if X.ndim == 2 else X.reshape(-1, X.shape[-1])) \
             if weight.requires_grad else None
         if bias is None:
             return gx, gw
-        return gx, gw, (g2.sum(axis=0) if bias.requires_grad else None)
+        return gx, gw, (_Outer(g2, None) if bias.requires_grad else None)  # sum of g's rows
 
     return from_op(out, parents, backward, "linear")
 

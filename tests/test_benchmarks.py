@@ -26,10 +26,11 @@ def _assert_same(a, b, rtol=1e-9):
         np.testing.assert_allclose(ga[k], gb[k], rtol=rtol, atol=1e-12, err_msg=k)
 
 
+@pytest.mark.parametrize("path", ["microgradrnn", "microgradrnn_fused"])
 @pytest.mark.parametrize("w", SMALL, ids=lambda w: w.name)
-def test_numpy_reference_matches_engine(w):
+def test_numpy_reference_matches_engine(w, path):
     c = W.contenders(w)
-    _assert_same(c["numpy"]().loss_and_grads(), c["microgradrnn"]().loss_and_grads())
+    _assert_same(c["numpy"]().loss_and_grads(), c[path]().loss_and_grads())
 
 
 @pytest.mark.parametrize("w", SMALL, ids=lambda w: w.name)
@@ -40,10 +41,11 @@ def test_numpy_reference_matches_torch(w, variant):
     _assert_same(c["numpy"]().loss_and_grads(), c[variant]().loss_and_grads())
 
 
+@pytest.mark.parametrize("path", ["microgradrnn", "microgradrnn_fused"])
 @pytest.mark.parametrize("w", SMALL, ids=lambda w: w.name)
-def test_sgd_steps_agree(w):
+def test_sgd_steps_agree(w, path):
     c = W.contenders(w)
-    a, b = c["numpy"](), c["microgradrnn"]()
+    a, b = c["numpy"](), c[path]()
     for _ in range(3):
         assert a.step() == pytest.approx(b.step(), rel=1e-9)
     for k, v in a.params().items():

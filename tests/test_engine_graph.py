@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import microgradrnn as mg
-from microgradrnn import AnomalyError, Flow, Tensor, Value, gradient_flow, no_grad, tags
+from microgradrnn import AnomalyError, Flow, Tensor, Value, gradient_flow, nn, no_grad, tags
 from microgradrnn.engine import toposort
 
 
@@ -194,6 +194,57 @@ def test_retain_graph_keeps_saved_arrays():
     root.backward(retain_graph=True)
     gc.collect()
     assert all(r() is not None for r in refs)
+
+
+def _freed_by_refcount(make_root, run_backward):
+    """Build a graph, keep weak references to all its nodes, drop it with the cyclic
+    collector off: are they all gone? (The engine relies on it: backward pauses the
+    collector because the graph has no reference cycles.)"""
+    was = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        root = make_root()
+        refs = [weakref.ref(n) for n in toposort(root) if n._parents]
+        assert refs
+        if run_backward:
+            root.backward(retain_graph=run_backward == "retain")
+        del root
+        return [r() is None for r in refs]
+    finally:
+        if was:
+            gc.enable()
+
+
+def _layer_loss(kind):
+    def make():
+        layer = getattr(nn, kind)(3, 4, num_layers=2, rng=0)
+        out, _ = layer(np.ones((5, 2, 3)))
+        return (out * out).sum()
+    return make
+
+
+@pytest.mark.parametrize("run_backward", [False, True, "retain"])
+@pytest.mark.parametrize("make_root", [lambda: _graph()[0], _memory_graph,
+                                       _layer_loss("RNN"), _layer_loss("LSTM"),
+                                       _layer_loss("GRU")],
+                         ids=["ops", "memory", "rnn", "lstm", "gru"])
+def test_graph_has_no_cycles_reference_counting_frees_it(make_root, run_backward):
+    alive = _freed_by_refcount(make_root, run_backward)
+    assert alive == [True] * len(alive)
+
+
+def test_backward_restores_the_garbage_collector_state():
+    root, _, _ = _graph()
+    assert gc.isenabled()
+    root.backward(retain_graph=True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        root.backward()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # -- hooks, no_grad, detach ---------------------------------------------------------------
@@ -394,3 +445,46 @@ def test_from_op_none_gradient_skips_the_parent():
     y = mg.from_op(a.data * b.data, (a, b), lambda g: (g * b.data, None), "half")
     y.backward()
     assert a.grad == 2.0 and b.grad is None
+
+
+# -- factored weight gradients (engine._Outer) ---------------------------------------------
+
+
+@pytest.mark.parametrize("fold_rows", [1, 5, 2048])
+def test_factored_weight_gradients_equal_the_dense_sum(monkeypatch, fold_rows):
+    """A weight used at many steps gets g_t^T x_t from each; the engine multiplies the
+    collected factors at once (every fold_rows rows). Mixed with a dense and a sliced use."""
+    from microgradrnn import engine
+    from microgradrnn.ops import linear
+
+    monkeypatch.setattr(engine, "_FOLD_ROWS", fold_rows)
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    xs = [Tensor(rng.standard_normal((2, 3)), requires_grad=True) for _ in range(6)]
+    h = Tensor(np.zeros((2, 4)))
+    for x in xs:
+        h = (linear(x, W) + h * 0.5).tanh()
+    root = h.sum() + (W * W).sum() + W[1].sum()  # a dense and a sparse use as well
+    root.backward(retain_graph=True, record_flow=True)
+    got = W.grad.copy()
+    flows = [n.flow[1] for n in toposort(root) if n.op == "linear"]
+    # the same sums, computed by hand with the chain rule
+    W2, xs2 = W.data, [x.data for x in xs]
+    hs, zs = [np.zeros((2, 4))], []
+    for x in xs2:
+        zs.append(x @ W2.T + hs[-1] * 0.5)
+        hs.append(np.tanh(zs[-1]))
+    dW = 2 * W2
+    dW[1] += 1
+    dh = np.ones((2, 4))
+    expected_flows = []
+    for t in range(5, -1, -1):
+        dz = dh * (1 - hs[t + 1] ** 2)
+        expected_flows.append(dz.T @ xs2[t])
+        dh = dz * 0.5
+    dW += sum(expected_flows)
+    np.testing.assert_allclose(got, dW, rtol=1e-12, atol=1e-12)
+    for f, e in zip(flows, expected_flows, strict=True):  # per edge (toposort: t = 6 first)
+        np.testing.assert_allclose(f, e, rtol=1e-12, atol=1e-12)
+    flow = gradient_flow(root)
+    np.testing.assert_allclose(flow.grad(W), dW, rtol=1e-12, atol=1e-12)

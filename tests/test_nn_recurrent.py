@@ -257,3 +257,24 @@ def test_initialisers():
     assert np.array_equal(rnn.weight_hh_l0.data, np.eye(3))
     with pytest.raises(TypeError, match="rng"):
         nn.init.as_generator("seed")
+
+
+def test_a_subclass_that_overrides_forward_is_called_at_every_step():
+    calls = []
+
+    class Counting(nn.RNNCell):
+        def forward(self, x, h):
+            calls.append(x.shape)
+            return super().forward(x, h)
+
+    layer = nn.Recurrent(lambda n, g: Counting(n, 4, rng=g), 3, rng=0)
+    reference = nn.RNN(3, 4, rng=0)
+    x = np.random.default_rng(1).standard_normal((6, 2, 3))
+    out, _ = layer(x)
+    np.testing.assert_allclose(out.data, reference(x)[0].data)
+    assert len(calls) == 6
+
+
+def test_the_first_step_checks_the_state_shape():
+    with pytest.raises(ValueError, match="state of shape"):
+        nn.LSTM(3, 4)(np.ones((5, 2, 3)), (np.zeros((1, 2, 5)), np.zeros((1, 2, 5))))

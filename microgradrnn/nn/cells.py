@@ -21,6 +21,7 @@ import numpy as np
 from ..engine import Tensor, tags
 from ..ops import linear
 from . import init
+from .fused import lstm_c, lstm_gates, lstm_h, rnn_cell
 from .module import Module, Parameter
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
@@ -56,6 +57,10 @@ class _Cell(Module):
         """Zeros: h_0 of shape (batch_size, hidden_size)."""
         return self._zeros(batch_size)
 
+    # forward() checks the shapes, then runs _step(). A sequence layer sends its first
+    # step through forward() and the others straight to _step(): the input slices all
+    # have one shape, and the state is what the previous step returned.
+
     def _check(self, x: Tensor, h: Tensor) -> None:
         name = type(self).__name__
         if x.ndim != 2 or x.shape[1] != self.input_size:
@@ -73,26 +78,38 @@ class RNNCell(_Cell):
     """h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu.
 
     x_t: (B, input_size), state h: (B, hidden_size) -> (h_t, h_t).
+    fused=True makes the step one op ("rnn_tanh_cell", see ``fused.py``) instead of four:
+    the same numbers, faster; the ops view then shows one box per step.
     """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True,
         nonlinearity: str = "tanh", rng: np.random.Generator | int | None = None,
+        fused: bool = False,
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', "
                              f"got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, bias, rng)
         self.nonlinearity = nonlinearity
+        self.fused = bool(fused)
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         self._check(x, h)
+        return self._step(x, h)
+
+    def _step(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        if self.fused:
+            h = rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                         self.nonlinearity)
+            return h, h
         z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
         h = z.tanh() if self.nonlinearity == "tanh" else z.relu()
         return h, h
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+        fused = ", fused=True" if self.fused else ""
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}{fused}"
 
 
 class LSTMCell(_Cell):
@@ -102,10 +119,23 @@ class LSTMCell(_Cell):
         c_t = f * c + i * g,   h_t = o * tanh(c_t)
 
     x_t: (B, input_size), state (h, c): both (B, hidden_size) -> (h_t, (h_t, c_t)).
+    fused=True makes the step three ops instead of about a dozen ("lstm_gates", "lstm_c",
+    "lstm_h", see ``fused.py``): the same numbers, faster, and the same h_t and c_t nodes
+    and edges for the renderer.
     """
 
     gates = 4
     state_names = ("h", "c")
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True,
+        rng: np.random.Generator | int | None = None, fused: bool = False,
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, rng)
+        self.fused = bool(fused)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (", fused=True" if self.fused else "")
 
     def init_state(self, batch_size: int) -> tuple[Tensor, Tensor]:
         """Zeros: (h_0, c_0), each (batch_size, hidden_size)."""
@@ -114,9 +144,21 @@ class LSTMCell(_Cell):
     def forward(
         self, x: Tensor, state: tuple[Tensor, Tensor]
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        self._check(x, state[0])
+        return self._step(x, state)
+
+    def _step(
+        self, x: Tensor, state: tuple[Tensor, Tensor]
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         h, c = state
-        self._check(x, h)
         H = self.hidden_size
+        if self.fused:  # three ops: gates (all the weights), c_t, h_t (see fused.py)
+            with tags(role="gate"):
+                a = lstm_gates(x, h, self.weight_ih, self.weight_hh, self.bias_ih,
+                               self.bias_hh)
+            c = lstm_c(a, c)
+            h = lstm_h(a, c)
+            return h, (h, c)
         with tags(role="gate"):
             z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
             s = z.sigmoid()  # one op for i, f and o; g's slice is unused
@@ -140,6 +182,9 @@ class GRUCell(_Cell):
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         self._check(x, h)
+        return self._step(x, h)
+
+    def _step(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         H = self.hidden_size
         with tags(role="gate"):
             gi = linear(x, self.weight_ih, self.bias_ih)

@@ -31,14 +31,30 @@ def _elements(state: State) -> tuple[Tensor, ...]:
     return state if isinstance(state, tuple) else (state,)
 
 
-def _stamp(cell: Module, h: Tensor, state: State) -> None:
-    """Tag each state element with its role ("h", "c", ...) after a step."""
-    names = getattr(cell, "state_names", ("h",))
-    elements = _elements(state)
-    for i, e in enumerate(elements):
+def _stamp(names: tuple[str, ...], h: Tensor, state: State) -> None:
+    """Tag each state element with its role (``names``: the cell's ``state_names``)."""
+    if state.__class__ is not tuple:  # one state tensor: h_t itself for RNN and GRU
+        state.tags = {**state.tags, "role": names[0]}
+        if h is not state:
+            h.tags = {**h.tags, "role": "h"}
+        return
+    for i, e in enumerate(state):
         e.tags = {**e.tags, "role": names[i] if i < len(names) else f"state{i}"}
-    if not any(h is e for e in elements):
+    if not any(h is e for e in state):
         h.tags = {**h.tags, "role": "h"}
+
+
+_CHECKING_FORWARDS = (RNNCell.forward, LSTMCell.forward, GRUCell.forward)
+
+
+def _later_steps(cell: Module) -> Callable:
+    """What runs steps 2..T: a library cell's ``_step`` (its forward without the shape
+    checks, which the first step did) if the cell's call still goes through that forward;
+    any other cell (yours, or a subclass that overrides forward) is called as is."""
+    cls = type(cell)
+    if cls.__call__ is Module.__call__ and cls.forward in _CHECKING_FORWARDS:
+        return cell._step
+    return cell
 
 
 def detach_state(state: State) -> State:
@@ -192,12 +208,15 @@ class Recurrent(Module):
                 k = (layer - 1) * D + d
                 cell, st = self.cells[k], states[k]
                 direction = "bwd" if d else "fwd"
+                names = getattr(cell, "state_names", ("h",))
                 hs: list[Any] = [None] * T
+                step, later = cell, _later_steps(cell)  # the first step checks the shapes
                 for t in (range(T, 0, -1) if d else range(1, T + 1)):
                     with tags(t=t, layer=layer, direction=direction):
-                        h, st = cell(inputs[t - 1], st)
-                    _stamp(cell, h, st)
+                        h, st = step(inputs[t - 1], st)
+                    _stamp(names, h, st)
                     hs[t - 1] = h
+                    step = later
                 finals.append(st)
                 outs.append(hs)
             if layer < self.num_layers:
@@ -236,16 +255,17 @@ class RNN(Recurrent):
     """Elman RNN (``RNNCell``, tanh or relu) stacked and unrolled; PyTorch's signature.
 
     x: (T, B, input_size) -> output (T, B, D*hidden_size), h_n (num_layers*D, B, hidden_size).
+    fused=True: every step is one op (see ``RNNCell``), faster; the default composes it.
     """
 
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1,
         nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
         dropout: float = 0.0, bidirectional: bool = False,
-        rng: np.random.Generator | int | None = None,
+        rng: np.random.Generator | int | None = None, fused: bool = False,
     ) -> None:
         super().__init__(
-            lambda n, g: RNNCell(n, hidden_size, bias, nonlinearity, rng=g),
+            lambda n, g: RNNCell(n, hidden_size, bias, nonlinearity, rng=g, fused=fused),
             input_size, num_layers, bidirectional, batch_first, dropout, rng)
 
 
@@ -254,15 +274,16 @@ class LSTM(Recurrent):
 
     x: (T, B, input_size) -> output (T, B, D*hidden_size), (h_n, c_n) each
     (num_layers*D, B, hidden_size). The initial state, if given, is (h_0, c_0).
+    fused=True: every step is one op (see ``LSTMCell``), faster; the default composes it.
     """
 
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
         batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-        rng: np.random.Generator | int | None = None,
+        rng: np.random.Generator | int | None = None, fused: bool = False,
     ) -> None:
         super().__init__(
-            lambda n, g: LSTMCell(n, hidden_size, bias, rng=g),
+            lambda n, g: LSTMCell(n, hidden_size, bias, rng=g, fused=fused),
             input_size, num_layers, bidirectional, batch_first, dropout, rng)
 
 
@@ -372,7 +393,7 @@ def truncated_window(
                 with tags(role="x"):
                     xu = x[u - 1]
                 h, s = cell(xu, s)
-            _stamp(cell, h, s)
+            _stamp(getattr(cell, "state_names", ("h",)), h, s)
         loss = loss_fn(t, h)
         if loss.requires_grad:
             loss.backward()

@@ -1,0 +1,167 @@
+"""Fused cell steps: a recurrent step in one op (RNN) or three (LSTM), each with a
+hand-derived backward rule.
+
+The cells in ``cells.py`` compose a step from the engine's ops (two ``linear``, an add,
+a tanh: four nodes per RNN step, about a dozen per LSTM step); that is the lesson, and
+the ops view draws every one of them. ``RNNCell(..., fused=True)`` and
+``LSTMCell(..., fused=True)`` make the same step with the ops below instead: the same
+numbers, far fewer nodes, far less Python per step. Nothing else changes: each op is
+recorded with ``engine.from_op`` like any other, its rule returns one gradient per
+parent and the engine's backward loop accumulates them (BPTT is still just backprop).
+
+Why three ops for the LSTM and not one: the pictures. With the weights in
+``lstm_gates`` alone, c_{t-1} -> c_t runs through ``lstm_c``, an op with no weight, so
+the cells view draws the cell-state edge as the composed cell does (no weight on it,
+carrying exactly dL/dc_{t-1}), and h_t is computed from c_t (``lstm_h``), so the c_t ->
+h_t edge is there too. One op returning [h_t, c_t] sliced in two loses both: h_t and c_t
+become siblings and every edge into them names W_ih and W_hh.
+
+Each rule keeps only what it needs: the RNN rule its output h' (the node's own data);
+the LSTM rules the gate activations (the gates node's data) and c_{t-1}, c' (nodes'
+data); tanh(c') is recomputed in backward rather than kept.
+
+Shapes: x (B, I), h and c (B, H), weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,),
+G = 1 (RNN) or 4 (LSTM, gates in PyTorch's order i, f, g, o).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import Tensor, _Outer, from_op
+
+__all__ = ["rnn_cell", "lstm_gates", "lstm_c", "lstm_h"]
+
+
+def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
+                   b_ih: Tensor | None, b_hh: Tensor | None) -> np.ndarray:
+    """z = x W_ih^T + b_ih + h W_hh^T + b_hh, as a fresh array (so we may work in place).
+
+    np.dot rather than @ in this file: the same product on 2-D arrays, with less call
+    overhead (about 1 us), which counts at small sizes."""
+    z = np.dot(x._data, w_ih._data.T)
+    z += np.dot(h._data, w_hh._data.T)
+    if b_ih is not None:
+        z += b_ih._data + b_hh._data  # one add over the batch instead of two
+    return z
+
+
+def _parents(x, h, c, w_ih, w_hh, b_ih, b_hh) -> tuple[Tensor, ...]:
+    state = (h,) if c is None else (h, c)
+    return (x, *state, w_ih, w_hh) + ((b_ih, b_hh) if b_ih is not None else ())
+
+
+def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
+                 has_bias: bool) -> tuple[list, list]:
+    """From dz = dL/dz: (dx, dh) and (dW_ih, dW_hh[, db_ih, db_hh]), None where unneeded.
+
+    dx = dz W_ih,  dh = dz W_hh,  dW_ih = dz^T x,  dW_hh = dz^T h,  db_ih = db_hh = sum_B dz
+    """
+    dx = np.dot(dz, w_ih._data) if x.requires_grad else None
+    dh = np.dot(dz, w_hh._data) if h.requires_grad else None
+    # the weights' gradients as factors: the engine multiplies those of all steps at once
+    dw_ih = _Outer(dz, x._data) if w_ih.requires_grad else None
+    dw_hh = _Outer(dz, h._data) if w_hh.requires_grad else None
+    weights = [dw_ih, dw_hh]
+    if has_bias:
+        db = _Outer(dz, None)  # sum of dz's rows, for both biases, summed with the others
+        weights += [db, db]
+    return [dx, dh], weights
+
+
+def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+             b_hh: Tensor | None = None, nonlinearity: str = "tanh") -> Tensor:
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh) as one op ("rnn_tanh_cell" or
+    "rnn_relu_cell"). x: (B, I), h: (B, H) -> h': (B, H)."""
+    z = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh)
+    tanh = nonlinearity == "tanh"
+    out = np.tanh(z, out=z) if tanh else np.maximum(z, 0.0, out=z)  # z is ours: in place
+
+    def backward(g):
+        # dz = g * act'(z), written from the output: tanh' = 1 - h'^2, relu' = [h' > 0];
+        # then the two linear maps: see _input_grads
+        if tanh:
+            dz = out * out
+            np.subtract(1.0, dz, out=dz)
+            dz *= g
+        else:
+            dz = g * (out > 0)
+        (dx, dh), weights = _input_grads(dz, x, h, w_ih, w_hh, b_ih is not None)
+        return (dx, dh, *weights)
+
+    op = "rnn_tanh_cell" if tanh else "rnn_relu_cell"
+    return from_op(out, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, op)
+
+
+def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
+               b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
+    """The four LSTM gates as one op ("lstm_gates"): [i, f, g, o] (B, 4H), where
+
+        [z_i, z_f, z_g, z_o] = x W_ih^T + b_ih + h W_hh^T + b_hh,
+        i, f, o = sigmoid(z_i, z_f, z_o),  g = tanh(z_g)
+    """
+    H = h._data.shape[-1]
+    a = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh)  # becomes the activations, in place
+    # sigmoid(z) = 0.5 (1 + tanh(z / 2)), overflow-free, on the whole array; then g's
+    # quarter is overwritten with tanh(z_g)
+    zg = a[:, 2 * H:3 * H].copy()
+    a *= 0.5
+    np.tanh(a, out=a)
+    a += 1.0
+    a *= 0.5
+    np.tanh(zg, out=a[:, 2 * H:3 * H])
+
+    def backward(da):
+        # dz = da * act'(z), from the output: sigmoid' = s (1 - s), tanh' = 1 - g^2
+        d = 1.0 - a
+        d *= a
+        gg = a[:, 2 * H:3 * H]
+        np.multiply(gg, gg, out=d[:, 2 * H:3 * H])
+        np.subtract(1.0, d[:, 2 * H:3 * H], out=d[:, 2 * H:3 * H])
+        d *= da
+        (dx, dh), weights = _input_grads(d, x, h, w_ih, w_hh, b_ih is not None)
+        return (dx, dh, *weights)
+
+    return from_op(a, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, "lstm_gates")
+
+
+def lstm_c(gates: Tensor, c: Tensor) -> Tensor:
+    """The new cell state as one op ("lstm_c"): c' = f * c + i * g. gates: [i, f, g, o]."""
+    a, C = gates._data, c._data
+    H = C.shape[-1]
+    i, f, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H]
+    out = f * C
+    out += i * g
+
+    def backward(dc):
+        # d/di = dc g, d/df = dc c, d/dg = dc i, d/do = 0;  d/dc = dc f
+        da = np.empty_like(a)
+        np.multiply(dc, g, out=da[:, :H])
+        np.multiply(dc, C, out=da[:, H:2 * H])
+        np.multiply(dc, i, out=da[:, 2 * H:3 * H])
+        da[:, 3 * H:] = 0.0
+        return da, (dc * f if c.requires_grad else None)
+
+    return from_op(out, (gates, c), backward, "lstm_c")
+
+
+def lstm_h(gates: Tensor, c: Tensor) -> Tensor:
+    """The new hidden state as one op ("lstm_h"): h' = o * tanh(c'). gates: [i, f, g, o]."""
+    a = gates._data
+    H = c._data.shape[-1]
+    o = a[:, 3 * H:]
+    out = np.tanh(c._data)
+    out *= o
+
+    def backward(dh):
+        # d/do = dh tanh(c'), d/d(i, f, g) = 0;  d/dc' = dh o (1 - tanh^2 c')
+        tc = np.tanh(c._data)  # recomputed: one array fewer kept per step
+        da = np.zeros_like(a)
+        np.multiply(dh, tc, out=da[:, 3 * H:])
+        dc = tc * tc
+        np.subtract(1.0, dc, out=dc)
+        dc *= o
+        dc *= dh
+        return da, dc
+
+    return from_op(out, (gates, c), backward, "lstm_h")
