@@ -16,7 +16,6 @@ Also here: the modes (``no_grad``, ``tags``, ``detect_anomaly``), the ``Flow`` r
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -477,18 +476,21 @@ class _Joined:
     the same g_t (W_ih, W_hh, b_ih, b_hh of a step), and fold together, so it is joined
     once instead of four times. Lives for one backward pass."""
 
-    __slots__ = ("key", "value")
+    __slots__ = ("key", "value", "source")
 
     def __init__(self) -> None:
         self.key: tuple = ()
         self.value: Any = None
+        self.source: list = []
 
     def __call__(self, arrays: list) -> np.ndarray:
         if len(arrays) == 1:
             return arrays[0]
-        key = tuple(map(id, arrays))  # the list holds them: no id is reused meanwhile
+        key = tuple(map(id, arrays))
         if key != self.key:
-            self.key, self.value = key, np.concatenate(arrays)
+            # keep the joined arrays alive with their ids: a freed array's id can be
+            # reused by a new one, which would make a stale join look current
+            self.key, self.value, self.source = key, np.concatenate(arrays), arrays
         return self.value
 
 
@@ -612,23 +614,6 @@ def _seed(root: Tensor, grad: Any) -> Any:
 
 
 def _backprop(
-    root: Tensor, grad: Any, retain_graph: bool, record_flow: bool, write: bool
-) -> Flow | None:
-    # The graph holds no reference cycles (a rule's closure captures its parents and
-    # arrays, never its own output node), so reference counting alone frees it. The
-    # cyclic collector's passes, triggered by the allocations of this loop, would only
-    # walk the whole live graph in vain: pause it for the pass (tests/test_engine_graph.py
-    # checks that a graph is freed without it).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _backprop_loop(root, grad, retain_graph, record_flow, write)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-
-
-def _backprop_loop(
     root: Tensor, grad: Any, retain_graph: bool, record_flow: bool, write: bool
 ) -> Flow | None:
     grads = {root: _seed(root, grad)}  # this pass's gradients, released once used
