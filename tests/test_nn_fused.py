@@ -93,21 +93,6 @@ def test_gradcheck_fused_rnn_cell(make):
     assert _gradcheck_module(cell, run, x, h)
 
 
-def test_gradcheck_fused_lstm_cell():
-    cell = nn.LSTMCell(3, 2, rng=0, fused=True)
-    rng = np.random.default_rng(1)
-    x = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
-    h = Tensor(rng.standard_normal((2, 2)), requires_grad=True)
-    c = Tensor(rng.standard_normal((2, 2)), requires_grad=True)
-
-    def run(x, h, c):
-        _, s = cell(x, (h, c))
-        h2, (_, c2) = cell(x * 0.5, s)
-        return concatenate([h2, c2], axis=1)
-
-    assert _gradcheck_module(cell, run, x, h, c)
-
-
 def _key_nodes(kind, fused):
     layer = getattr(nn, kind)(2, 3, num_layers=2, bidirectional=True, rng=0, fused=fused)
     x = Tensor(np.ones((3, 2, 2)), requires_grad=True)

@@ -74,8 +74,9 @@ def test_gradcheck_single_state_cells(make):
     assert _gradcheck_module(cell, run, x, h)
 
 
-def test_gradcheck_lstm_cell():
-    cell = nn.LSTMCell(3, 2, rng=0)
+@pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
+def test_gradcheck_lstm_cell(fused):
+    cell = nn.LSTMCell(3, 2, rng=0, fused=fused)
     rng = np.random.default_rng(1)
     x = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
     h = Tensor(rng.standard_normal((2, 2)), requires_grad=True)
