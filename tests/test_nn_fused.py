@@ -114,15 +114,9 @@ def _key_nodes(kind, fused):
     out, final = layer(x)
     with tags(role="loss"):
         loss = out.sum()
-
-    def key(n):
-        role, t = n.tags.get("role"), n.tags.get("t")
-        if role in ("x", "input"):  # x_t (fused: its slice of the input projection, one
-            return (role, t, 0, "", ())  # per direction) and a layer's inputs: by step
-        return (role, t, n.tags.get("layer"), n.tags.get("direction"), n.shape)
-
-    keys = sorted({key(n) for n in toposort(loss) if n.tags.get("role") not in (None, "gate")
-                   and isinstance(n.tags.get("t"), int)})
+    keys = sorted((n.tags.get("role"), n.tags.get("t"), n.tags.get("layer"),
+                   n.tags.get("direction"), n.shape) for n in toposort(loss)
+                  if n.tags.get("role") not in (None, "gate"))
     return keys, toposort(loss)
 
 
@@ -135,16 +129,6 @@ def test_fused_tags_and_roles_are_those_of_the_composed_path(kind):
     cells = [n for n in nodes if n.op == op]
     assert len(cells) == 3 * 2 * 2  # one per step, layer and direction
     assert all({"t", "layer", "direction"} <= set(n.tags) for n in cells)
-    # the input's share of the steps: one projection per layer and direction, outside
-    # the steps (no t), each step's op fed by its slice tagged x (layer 1) or input
-    projections = [n for n in nodes if n.op == "input_projection"]
-    assert sorted((n.tags["layer"], n.tags["direction"]) for n in projections) == \
-        [(1, "bwd"), (1, "fwd"), (2, "bwd"), (2, "fwd")]
-    assert all("t" not in n.tags and n.tags["role"] == "input" for n in projections)
-    for n in cells:
-        p = n.parents[0]
-        assert p.op == "getitem" and p.parents[0].op == "input_projection"
-        assert p.tags == {**n.tags, "role": "x" if n.tags["layer"] == 1 else "input"}
     if kind == "LSTM":  # the gates are inside the cell; c_t from them and c_{t-1}, h_t
         assert all(n.tags["role"] == "gate" for n in cells)  # from them and c_t
         for n in nodes:

@@ -7,12 +7,6 @@ The cell contract (what the sequence layers need, and all they need):
 - ``cell(x_t, state)`` returns ``(h_t, new_state)``; x_t: (B, input_size), h_t: (B, H);
 - optionally a class attribute ``state_names`` naming the state's elements for the
   renderer's tags (default ``("h",)``; LSTM has ``("h", "c")``).
-- optionally, a fast path: a cell whose ``projects_input`` is true also has
-  ``project(x_seq) -> p`` (x_seq: (T, B, input_size) -> p: (T, B, ...), the part of every
-  step that depends on x_t alone, made for all steps at once) and ``step(p_t, state)``
-  (``(h_t, new_state)`` from ``p[t-1]`` instead of x_t). The sequence layers then call
-  ``project`` once per layer and direction and ``step`` at each t. The fused cells do
-  (``fused=True``); a cell without it is called as ``cell(x_t, state)``.
 
 Every cell here takes ``rng`` (a Generator or a seed) and initialises all its weights
 uniform ±1/sqrt(hidden_size), as PyTorch does.
@@ -27,7 +21,7 @@ import numpy as np
 from ..engine import Tensor, tags
 from ..ops import linear
 from . import init
-from .fused import input_projection, lstm_c, lstm_gates, lstm_h, rnn_cell
+from .fused import lstm_c, lstm_gates, lstm_h, rnn_cell
 from .module import Module, Parameter
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
@@ -76,11 +70,6 @@ class _Cell(Module):
             raise ValueError(f"{name}: state of shape {h.shape}, expected "
                              f"({x.shape[0]}, hidden_size={self.hidden_size})")
 
-    def _check_seq(self, x: Tensor) -> None:
-        if x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: input sequence of shape {x.shape}, "
-                             f"expected (T, batch, input_size={self.input_size})")
-
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
 
@@ -118,21 +107,6 @@ class RNNCell(_Cell):
         h = z.tanh() if self.nonlinearity == "tanh" else z.relu()
         return h, h
 
-    @property
-    def projects_input(self) -> bool:
-        """The cell contract's fast path (see the module docstring): fused cells only."""
-        return self.fused
-
-    def project(self, x: Tensor) -> Tensor:
-        """x W_ih^T + b_ih + b_hh for all steps: x (T, B, I) -> (T, B, H)."""
-        self._check_seq(x)
-        return input_projection(x, self.weight_ih, self.bias_ih, self.bias_hh)
-
-    def step(self, p: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        """One step from p = project(x)[t-1] (B, H) and h (B, H): (h_t, h_t), one op."""
-        h = rnn_cell(p, h, None, self.weight_hh, nonlinearity=self.nonlinearity)
-        return h, h
-
     def extra_repr(self) -> str:
         fused = ", fused=True" if self.fused else ""
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}{fused}"
@@ -162,27 +136,6 @@ class LSTMCell(_Cell):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + (", fused=True" if self.fused else "")
-
-    @property
-    def projects_input(self) -> bool:
-        """The cell contract's fast path (see the module docstring): fused cells only."""
-        return self.fused
-
-    def project(self, x: Tensor) -> Tensor:
-        """x W_ih^T + b_ih + b_hh for all steps: x (T, B, I) -> (T, B, 4H)."""
-        self._check_seq(x)
-        return input_projection(x, self.weight_ih, self.bias_ih, self.bias_hh)
-
-    def step(
-        self, p: Tensor, state: tuple[Tensor, Tensor]
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """One step from p = project(x)[t-1] (B, 4H) and (h, c): three ops, as _step."""
-        h, c = state
-        with tags(role="gate"):
-            a = lstm_gates(p, h, None, self.weight_hh)
-        c = lstm_c(a, c)
-        h = lstm_h(a, c)
-        return h, (h, c)
 
     def init_state(self, batch_size: int) -> tuple[Tensor, Tensor]:
         """Zeros: (h_0, c_0), each (batch_size, hidden_size)."""

@@ -20,11 +20,6 @@ Each rule keeps only what it needs: the RNN rule its output h' (the node's own d
 the LSTM rules the gate activations (the gates node's data) and c_{t-1}, c' (nodes'
 data); tanh(c') is recomputed in backward rather than kept.
 
-In a sequence layer the input's share is made once for all steps: ``input_projection``
-maps the whole input (T, B, I) to x W_ih^T + b_ih + b_hh (T, B, G*H), and each step's op
-gets its slice instead of x_t (``w_ih=None``), leaving only h W_hh^T per step. A cell
-called on its own (``cell(x_t, state)``) still makes the whole step from x_t.
-
 Shapes: x (B, I), h and c (B, H), weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,),
 G = 1 (RNN) or 4 (LSTM, gates in PyTorch's order i, f, g, o).
 """
@@ -35,21 +30,15 @@ import numpy as np
 
 from ..engine import Tensor, _Outer, from_op
 
-__all__ = ["input_projection", "rnn_cell", "lstm_gates", "lstm_c", "lstm_h"]
+__all__ = ["rnn_cell", "lstm_gates", "lstm_c", "lstm_h"]
 
 
-def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor | None, w_hh: Tensor,
+def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
                    b_ih: Tensor | None, b_hh: Tensor | None) -> np.ndarray:
-    """z = x W_ih^T + b_ih + h W_hh^T + b_hh, as a fresh array (so we may work in place);
-    with w_ih None, x is the step's slice of ``input_projection`` (x W_ih^T + b_ih + b_hh
-    already): z = x + h W_hh^T.
+    """z = x W_ih^T + b_ih + h W_hh^T + b_hh, as a fresh array (so we may work in place).
 
     np.dot rather than @ in this file: the same product on 2-D arrays, with less call
     overhead (about 1 us), which counts at small sizes."""
-    if w_ih is None:
-        z = np.dot(h._data, w_hh._data.T)
-        z += x._data
-        return z
     z = np.dot(x._data, w_ih._data.T)
     z += np.dot(h._data, w_hh._data.T)
     if b_ih is not None:
@@ -59,25 +48,20 @@ def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor | None, w_hh: Tensor,
 
 def _parents(x, h, c, w_ih, w_hh, b_ih, b_hh) -> tuple[Tensor, ...]:
     state = (h,) if c is None else (h, c)
-    if w_ih is None:  # x is projected: the biases and W_ih are the projection's parents
-        return (x, *state, w_hh)
     return (x, *state, w_ih, w_hh) + ((b_ih, b_hh) if b_ih is not None else ())
 
 
-def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor | None, w_hh: Tensor,
+def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
                  has_bias: bool) -> tuple[list, list]:
     """From dz = dL/dz: (dx, dh) and (dW_ih, dW_hh[, db_ih, db_hh]), None where unneeded.
 
-    dx = dz W_ih,  dh = dz W_hh,  dW_ih = dz^T x,  dW_hh = dz^T h,  db_ih = db_hh = sum_B dz;
-    with w_ih None (x projected): dx = dz and only dW_hh among the weights.
+    dx = dz W_ih,  dh = dz W_hh,  dW_ih = dz^T x,  dW_hh = dz^T h,  db_ih = db_hh = sum_B dz
     """
+    dx = np.dot(dz, w_ih._data) if x.requires_grad else None
     dh = np.dot(dz, w_hh._data) if h.requires_grad else None
     # the weights' gradients as factors: the engine multiplies those of all steps at once
-    dw_hh = _Outer(dz, h._data) if w_hh.requires_grad else None
-    if w_ih is None:
-        return [dz if x.requires_grad else None, dh], [dw_hh]
-    dx = np.dot(dz, w_ih._data) if x.requires_grad else None
     dw_ih = _Outer(dz, x._data) if w_ih.requires_grad else None
+    dw_hh = _Outer(dz, h._data) if w_hh.requires_grad else None
     weights = [dw_ih, dw_hh]
     if has_bias:
         db = _Outer(dz, None)  # sum of dz's rows, for both biases, summed with the others
@@ -85,37 +69,10 @@ def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor | None, w_hh
     return [dx, dh], weights
 
 
-def input_projection(x: Tensor, w_ih: Tensor, b_ih: Tensor | None = None,
-                     b_hh: Tensor | None = None) -> Tensor:
-    """x W_ih^T + b_ih + b_hh for every step at once, as one op ("input_projection"):
-    x: (T, B, I) -> (T, B, G*H). A fused step given its slice (w_ih=None) needs only
-    h W_hh^T on top: one matmul with M = T*B rows instead of T with M = B, as a
-    hand-written BPTT makes it, and, backward, one for dx and one for dW_ih.
-    """
-    X, W = x._data, w_ih._data
-    X2 = X.reshape(-1, X.shape[-1])  # (T*B, I): one 2-D product (numpy's @ on a 3-D
-    out = np.dot(X2, W.T).reshape(*X.shape[:-1], W.shape[0])  # array loops over T)
-    if b_ih is not None:
-        out += b_ih._data + b_hh._data  # out is a fresh array
-    parents = (x, w_ih) + ((b_ih, b_hh) if b_ih is not None else ())
-
-    def backward(g):  # dx = g W_ih, dW_ih = g^T x, db_ih = db_hh = sum of g over (T, B)
-        g2 = g.reshape(-1, g.shape[-1])
-        gx = np.dot(g2, W).reshape(X.shape) if x.requires_grad else None
-        gw = _Outer(g2, X2) if w_ih.requires_grad else None
-        if b_ih is None:
-            return gx, gw
-        db = _Outer(g2, None)
-        return gx, gw, db, db
-
-    return from_op(out, parents, backward, "input_projection")
-
-
-def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor | None, w_hh: Tensor, b_ih: Tensor | None = None,
+def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
              b_hh: Tensor | None = None, nonlinearity: str = "tanh") -> Tensor:
     """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh) as one op ("rnn_tanh_cell" or
-    "rnn_relu_cell"). x: (B, I), h: (B, H) -> h': (B, H). With w_ih None, x is the
-    step's slice of ``input_projection`` (B, H), which holds W_ih and both biases."""
+    "rnn_relu_cell"). x: (B, I), h: (B, H) -> h': (B, H)."""
     z = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh)
     tanh = nonlinearity == "tanh"
     out = np.tanh(z, out=z) if tanh else np.maximum(z, 0.0, out=z)  # z is ours: in place
@@ -136,14 +93,12 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor | None, w_hh: Tensor, b_ih: Tens
     return from_op(out, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, op)
 
 
-def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor | None, w_hh: Tensor,
+def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
                b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """The four LSTM gates as one op ("lstm_gates"): [i, f, g, o] (B, 4H), where
 
         [z_i, z_f, z_g, z_o] = x W_ih^T + b_ih + h W_hh^T + b_hh,
         i, f, o = sigmoid(z_i, z_f, z_o),  g = tanh(z_g)
-
-    With w_ih None, x is the step's slice of ``input_projection`` (B, 4H).
     """
     H = h._data.shape[-1]
     a = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh)  # becomes the activations, in place

@@ -57,18 +57,6 @@ def _later_steps(cell: Module) -> Callable:
     return cell
 
 
-def _projects(cell: Module) -> bool:
-    """Whether the layer takes the cell contract's fast path (``project`` once, ``step``
-    per t): the cell says so, and, for a library cell, its call still goes through the
-    library's forward (a subclass that overrides forward or __call__ gets x_t)."""
-    if not getattr(cell, "projects_input", False):
-        return False
-    if isinstance(cell, (RNNCell, LSTMCell, GRUCell)):
-        cls = type(cell)
-        return cls.__call__ is Module.__call__ and cls.forward in _CHECKING_FORWARDS
-    return True
-
-
 def detach_state(state: State) -> State:
     """The same state cut from its graph: a Tensor, or a tuple of detached Tensors."""
     if isinstance(state, tuple):
@@ -210,48 +198,25 @@ class Recurrent(Module):
         states = self._initial_states(state, B)
         D = self.num_directions
         inputs: list[Tensor] = []
-        if not all(_projects(c) for c in self.cells[:D]):
-            for t in range(1, T + 1):
-                with tags(t=t, layer=1, direction="fwd", role="x"):
-                    inputs.append(x[t - 1])
+        for t in range(1, T + 1):
+            with tags(t=t, layer=1, direction="fwd", role="x"):
+                inputs.append(x[t - 1])
         finals: list[State] = []
         for layer in range(1, self.num_layers + 1):
             outs = []
-            seq = x if layer == 1 else None  # the layer's input as one (T, B, I) tensor
             for d in range(D):
                 k = (layer - 1) * D + d
                 cell, st = self.cells[k], states[k]
                 direction = "bwd" if d else "fwd"
                 names = getattr(cell, "state_names", ("h",))
                 hs: list[Any] = [None] * T
-                if _projects(cell):
-                    # The fast path: the input's share of every step in one op, made here,
-                    # outside the steps' tags scopes (it belongs to no single step: the
-                    # cells view draws it nowhere, and names W_ih in the header rather
-                    # than on x_t -> h_t); each step slices its p_t inside its own scope,
-                    # tagged as x_t is ("x", or "input" above layer 1), so the cells view
-                    # still draws an x_t feeding h_t at every step.
-                    if seq is None:
-                        with tags(layer=layer, role="input"):
-                            seq = stack(inputs, axis=0)
-                    with tags(layer=layer, direction=direction, role="input"):
-                        proj = cell.project(seq)
-                    role = "x" if layer == 1 else "input"
-                    for t in (range(T, 0, -1) if d else range(1, T + 1)):
-                        with tags(t=t, layer=layer, direction=direction, role=role):
-                            p = proj[t - 1]
-                        with tags(t=t, layer=layer, direction=direction):
-                            h, st = cell.step(p, st)
-                        _stamp(names, h, st)
-                        hs[t - 1] = h
-                else:
-                    step, later = cell, _later_steps(cell)  # the first step checks shapes
-                    for t in (range(T, 0, -1) if d else range(1, T + 1)):
-                        with tags(t=t, layer=layer, direction=direction):
-                            h, st = step(inputs[t - 1], st)
-                        _stamp(names, h, st)
-                        hs[t - 1] = h
-                        step = later
+                step, later = cell, _later_steps(cell)  # the first step checks the shapes
+                for t in (range(T, 0, -1) if d else range(1, T + 1)):
+                    with tags(t=t, layer=layer, direction=direction):
+                        h, st = step(inputs[t - 1], st)
+                    _stamp(names, h, st)
+                    hs[t - 1] = h
+                    step = later
                 finals.append(st)
                 outs.append(hs)
             if layer < self.num_layers:
