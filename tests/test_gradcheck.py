@@ -96,3 +96,35 @@ def test_only_inputs_that_require_grad_are_checked():
 
 def test_scalar_input():
     assert gradcheck(lambda t: (t * 3.0).exp(), Tensor(0.2, requires_grad=True))
+
+
+def test_params_of_a_module_are_checked_in_place_and_given_back():
+    from microgradrnn import nn
+
+    cell = nn.RNNCell(2, 3, rng=0).astype(np.float32)
+    before = {name: (p, p.data.copy()) for name, p in cell.named_parameters()}
+    cell.weight_hh.grad = np.full((3, 3), 7.0, dtype=np.float32)  # a user's grad, kept
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((4, 2)))
+    h = Tensor(rng.standard_normal((4, 3)))
+    assert gradcheck(lambda x, h: cell(x, h)[0], x, h, params=cell.parameters())
+    for name, (p, data) in before.items():
+        assert getattr(cell, name) is p and p.dtype == np.float32
+        np.testing.assert_array_equal(p.data, data)
+    np.testing.assert_array_equal(cell.weight_hh.grad, 7.0)
+    assert cell.bias_ih.grad is None
+
+
+def test_a_wrong_rule_is_found_through_a_parameter():
+    from microgradrnn import from_op
+
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True, label="w")
+
+    def wrong_square(t):  # d(t^2)/dt is 2t; this rule says 3t
+        return from_op(t._data ** 2, (t,), lambda g: (3 * t._data * g,), "square")
+
+    with pytest.raises(GradcheckError, match=r"parameter 'w' \(shape \(2,\)\) at index "
+                                             r"\(\d,\): analytic gradient"):
+        gradcheck(lambda: wrong_square(w), params=[w])
+    with pytest.raises(TypeError, match=r"params\[0\] is not a Tensor that requires grad"):
+        gradcheck(lambda: wrong_square(w), params=[Tensor([1.0])])
