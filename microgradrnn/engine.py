@@ -637,6 +637,9 @@ def _backprop(
                         )
                     g = new
         if g.__class__ is np.ndarray:
+            data = node._data
+            if data.__class__ is not float and g.dtype != data.dtype:
+                g = g.astype(data.dtype)  # a float32 node gets a float32 .grad, as its data
             g.setflags(write=False)  # one array may serve several nodes' .grad
         if not write:
             flow.grads[node] = g

@@ -197,3 +197,13 @@ def test_tensor_exponent_gradient_at_zero_base(make):
     d.requires_grad = True
     (c ** d).sum().backward()
     assert np.all(np.asarray(d.grad) == 0.0)
+
+
+def test_grad_has_the_dtype_of_its_node_in_a_mixed_graph():
+    w32 = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+    x64 = Tensor(np.ones((4, 3)), requires_grad=True)
+    y = x64 @ w32.T  # float64: float32 is promoted
+    y.sum().backward()
+    assert y.dtype == np.float64 and y.grad.dtype == np.float64
+    assert w32.grad.dtype == np.float32 and x64.grad.dtype == np.float64
+    np.testing.assert_array_equal(w32.grad, 4.0)
