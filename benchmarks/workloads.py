@@ -114,7 +114,25 @@ class NumpyImpl:
 # microgradrnn, used the way a user would: nn.RNN / nn.LSTM, nn.Linear, optim.SGD.
 
 
-class EngineImpl:
+class _Trained:
+    """One SGD step the same way for the engine and for PyTorch (their APIs agree here):
+    subclasses set ``opt``, ``named`` and ``loss()``, and say how a gradient becomes numpy."""
+
+    def step(self) -> float:
+        self.opt.zero_grad()
+        loss = self.loss()
+        loss.backward()
+        self.opt.step()
+        return float(loss.item())
+
+    def loss_and_grads(self):
+        self.opt.zero_grad()
+        loss = self.loss()
+        loss.backward()
+        return float(loss.item()), {k: self.as_numpy(q.grad) for k, q in self.named.items()}
+
+
+class EngineImpl(_Trained):
     """microgradrnn's sequence layer (which tags every step for the renderer) + a head;
     the default composed cells, or with ``fused`` one op per step (``nn/fused.py``)."""
 
@@ -147,18 +165,9 @@ class EngineImpl:
             # MSE: the per-step mean over (B, O), summed over the T steps
             return F.mse_loss(y, self.target, reduction="sum") * (1.0 / (w.batch * w.output))
 
-    def step(self) -> float:
-        self.opt.zero_grad()
-        loss = self.loss()
-        loss.backward()
-        self.opt.step()
-        return float(loss.item())
-
-    def loss_and_grads(self):
-        self.opt.zero_grad()
-        loss = self.loss()
-        loss.backward()
-        return float(loss.item()), {k: np.array(q.grad) for k, q in self.named.items()}
+    @staticmethod
+    def as_numpy(grad) -> np.ndarray:
+        return np.array(grad)
 
     def params(self) -> dict[str, np.ndarray]:
         return {k: q.data for k, q in self.named.items()}
@@ -168,7 +177,7 @@ class EngineImpl:
 # PyTorch: the fused layer (nn.RNN / nn.LSTM) and a Python loop over the cell.
 
 
-class TorchImpl:
+class TorchImpl(_Trained):
     def __init__(self, w: Workload, params, X, target, fused: bool) -> None:
         import torch
 
@@ -213,18 +222,9 @@ class TorchImpl:
         return torch.nn.functional.mse_loss(y, self.target, reduction="sum") / (
             w.batch * w.output)
 
-    def step(self) -> float:
-        self.opt.zero_grad()
-        loss = self.loss()
-        loss.backward()
-        self.opt.step()
-        return float(loss.item())
-
-    def loss_and_grads(self):
-        self.opt.zero_grad()
-        loss = self.loss()
-        loss.backward()
-        return float(loss.item()), {k: q.grad.numpy().copy() for k, q in self.named.items()}
+    @staticmethod
+    def as_numpy(grad) -> np.ndarray:
+        return grad.numpy().copy()
 
     def params(self) -> dict[str, np.ndarray]:
         return {k: q.detach().numpy() for k, q in self.named.items()}
