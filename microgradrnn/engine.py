@@ -301,11 +301,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same values as a new leaf that does not require grad (cuts the graph)."""
-        out = _new(Tensor)
-        out._data, out._grad, out.requires_grad = self._data, None, False
-        out._parents, out._backward, out._op = (), None, ""
-        out.label, out.tags, out._hooks, out._flow = self.label, self.tags, None, None
-        return out
+        return _leaf(Tensor, self._data, self.label, self.tags)
 
     def register_hook(self, fn: Callable[[np.ndarray], Any]) -> _HookHandle:
         """Call ``fn(grad)`` when this node's gradient is complete in a backward pass.
@@ -364,10 +360,15 @@ def _const(x: Any, like: Tensor) -> Tensor:
         cls = like.__class__ if like._data.__class__ is float else Tensor
     else:
         data, cls = _to_array(x), Tensor
+    return _leaf(cls, data, "", _tags)
+
+
+def _leaf(cls: type, data: Any, label: str, tags: dict[str, Any]) -> Tensor:
+    """A leaf that does not require grad, made without the constructor's conversions."""
     out = _new(cls)
     out._data, out._grad, out.requires_grad = data, None, False
     out._parents, out._backward, out._op = (), None, ""
-    out.label, out.tags, out._hooks, out._flow = "", _tags, None, None
+    out.label, out.tags, out._hooks, out._flow = label, tags, None, None
     return out
 
 
