@@ -1,7 +1,9 @@
 """Optimizers (SGD, Adam, Adagrad) and gradient clipping, with PyTorch's update rules.
 
-Optimizers change each parameter's values in place and build no graph. They never write
-into a ``.grad`` array (the engine's gradients are read-only and may be shared); the
+Optimizers update each parameter (the same Parameter object) and build no graph. A step
+gives the parameter a new data array rather than writing into the old one, which a graph
+built before the step may still hold for its backward pass. They never write into a
+``.grad`` array either (the engine's gradients are read-only and may be shared); the
 clipping functions assign new arrays instead.
 """
 
