@@ -98,20 +98,26 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     if t.size and (t.min() < 0 or t.max() >= C):
         raise ValueError(f"cross_entropy: targets must lie in [0, {C}), "
                          f"got values from {t.min()} to {t.max()}")
-    logp = _log_softmax(Z, -1)
-    picked = np.take_along_axis(logp, t[..., None], axis=-1)[..., 0]
+    # softmax once, kept for backward: e = exp(z - max), s = sum(e); then
+    # log softmax[target] = (z - max)[target] - log s, and softmax = e / s
+    e = Z - Z.max(axis=-1, keepdims=True)
+    picked = np.take_along_axis(e, t[..., None], axis=-1)[..., 0]
+    np.exp(e, out=e)
+    s = e.sum(axis=-1, keepdims=True)
+    picked -= np.log(s[..., 0])  # log softmax at the targets
     n = max(t.size, 1)
     if reduction == "none":
         out = -picked
     else:
         out = -picked.sum() / (n if reduction == "mean" else 1)
+    flat = (np.arange(t.size), t.reshape(-1))  # the target entries of e as (N, C)
 
-    def backward(g):  # d/dlogits = (softmax - onehot(target)) * g
-        d = np.exp(logp)
-        np.put_along_axis(d, t[..., None], np.take_along_axis(d, t[..., None], -1) - 1, -1)
-        if reduction == "none":
-            return (d * np.asarray(g)[..., None],)
-        return (d * (g / n if reduction == "mean" else g),)
+    def backward(g):  # d/dlogits = (softmax - onehot(target)) * g, row by row
+        scale = np.asarray(g)[..., None] if reduction == "none" else \
+            (g / n if reduction == "mean" else g)
+        d = e * (scale / s)  # one pass: softmax times the upstream gradient
+        d.reshape(-1, C)[flat] -= np.broadcast_to(scale, s.shape).reshape(-1)
+        return (d,)
 
     return from_op(out, (logits,), backward, "cross_entropy")
 

@@ -221,7 +221,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input of shape {X.shape} does not fit weight of shape {W.shape} "
             "(expected input (..., in) and weight (out, in))"
         )
-    out = X @ W.T
+    # leading axes as one: a single (N, in) @ (in, out) product, not one per leading index
+    X2 = X if X.ndim == 2 else X.reshape(-1, X.shape[-1])
+    out = np.dot(X2, W.T)
+    if X.ndim != 2:
+        out = out.reshape(*X.shape[:-1], W.shape[0])
     parents: tuple[Tensor, ...] = (x, weight)
     if bias is not None:
         if bias._data.shape != (W.shape[0],):
@@ -231,11 +235,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         parents = (x, weight, bias)
 
     def backward(g):  # dx = g W, dW = g^T x, db = sum of g over leading axes
-        gx = g @ W if x.requires_grad else None
-        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])  # leading axes as one
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        gx = None
+        if x.requires_grad:
+            gx = np.dot(g2, W)
+            if X.ndim != 2:
+                gx = gx.reshape(X.shape)
         # dW as its two factors: the engine multiplies those of all uses at once
-        gw = _Outer(g2, X if X.ndim == 2 else X.reshape(-1, X.shape[-1])) \
-            if weight.requires_grad else None
+        gw = _Outer(g2, X2) if weight.requires_grad else None
         if bias is None:
             return gx, gw
         return gx, gw, (_Outer(g2, None) if bias.requires_grad else None)  # sum of g's rows
