@@ -17,8 +17,11 @@ h_t edge is there too. One op returning [h_t, c_t] sliced in two loses both: h_t
 become siblings and every edge into them names W_ih and W_hh.
 
 Each rule keeps only what it needs: the RNN rule its output h' (the node's own data);
-the LSTM rules the gate activations (the gates node's data) and c_{t-1}, c' (nodes'
-data); tanh(c') is recomputed in backward rather than kept.
+the LSTM rules the gate activations (the gates node's data), c_{t-1}, c' (nodes' data)
+and tanh(c'), which costs more to recompute than to keep.
+
+The activations are written with numpy's vectorised exp (``ops.sigmoid_into`` and
+``ops.tanh_into``): about twice as fast as its float64 tanh, to within 4e-16.
 
 Shapes: x (B, I), h and c (B, H), weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,),
 G = 1 (RNN) or 4 (LSTM, gates in PyTorch's order i, f, g, o).
@@ -29,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import Tensor, _Outer, from_op
+from ..ops import sigmoid_into, tanh_into
 
 __all__ = ["rnn_cell", "lstm_gates", "lstm_c", "lstm_h"]
 
@@ -75,7 +79,7 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
     "rnn_relu_cell"). x: (B, I), h: (B, H) -> h': (B, H)."""
     z = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh)
     tanh = nonlinearity == "tanh"
-    out = np.tanh(z, out=z) if tanh else np.maximum(z, 0.0, out=z)  # z is ours: in place
+    out = tanh_into(z) if tanh else np.maximum(z, 0.0, out=z)  # z is ours: in place
 
     def backward(g):
         # dz = g * act'(z), written from the output: tanh' = 1 - h'^2, relu' = [h' > 0];
@@ -102,21 +106,19 @@ def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
     """
     H = h._data.shape[-1]
     a = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh)  # becomes the activations, in place
-    # sigmoid(z) = 0.5 (1 + tanh(z / 2)), overflow-free, on the whole array; then g's
-    # quarter is overwritten with tanh(z_g)
-    zg = a[:, 2 * H:3 * H].copy()
-    a *= 0.5
-    np.tanh(a, out=a)
-    a += 1.0
-    a *= 0.5
-    np.tanh(zg, out=a[:, 2 * H:3 * H])
+    # one sigmoid over the whole array (one exp: see ops.sigmoid_into), with g's quarter
+    # doubled before and mapped by 2s - 1 after: tanh(z) = 2 sigmoid(2z) - 1
+    g = a[:, 2 * H:3 * H]
+    g *= 2.0
+    sigmoid_into(a)
+    g *= 2.0
+    g -= 1.0
 
     def backward(da):
         # dz = da * act'(z), from the output: sigmoid' = s (1 - s), tanh' = 1 - g^2
         d = 1.0 - a
         d *= a
-        gg = a[:, 2 * H:3 * H]
-        np.multiply(gg, gg, out=d[:, 2 * H:3 * H])
+        np.multiply(g, g, out=d[:, 2 * H:3 * H])
         np.subtract(1.0, d[:, 2 * H:3 * H], out=d[:, 2 * H:3 * H])
         d *= da
         (dx, dh), weights = _input_grads(d, x, h, w_ih, w_hh, b_ih is not None)
@@ -150,12 +152,11 @@ def lstm_h(gates: Tensor, c: Tensor) -> Tensor:
     a = gates._data
     H = c._data.shape[-1]
     o = a[:, 3 * H:]
-    out = np.tanh(c._data)
-    out *= o
+    tc = tanh_into(np.array(c._data))  # kept for backward: a tanh costs more than its array
+    out = o * tc
 
     def backward(dh):
         # d/do = dh tanh(c'), d/d(i, f, g) = 0;  d/dc' = dh o (1 - tanh^2 c')
-        tc = np.tanh(c._data)  # recomputed: one array fewer kept per step
         da = np.zeros_like(a)
         np.multiply(dh, tc, out=da[:, 3 * H:])
         dc = tc * tc
