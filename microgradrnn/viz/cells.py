@@ -22,6 +22,16 @@ from .graph import (
 from .names import state_name, weight_name
 from .picture import Picture, make
 
+# statements that open every cells view: time runs left to right, depth bottom to top
+_GRAPH_ATTRS = (
+    "rankdir=BT", "newrank=true", "compound=true", "nodesep=0.5", "ranksep=0.45",
+    f"fontname={dot.quote(style.FONT)}",
+    f"node [fontname={dot.quote(style.FONT)}, fontsize=13, penwidth=1.2]",
+    f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]",
+)
+# the attributes of an invisible point: it holds a place in the layout, draws nothing
+_POINT = "style=invis, shape=point, width=0, height=0"
+
 
 @dataclass
 class _Drawn:
@@ -52,9 +62,14 @@ def _row_order(s: Slot) -> tuple:
     return (1, layer, 1 + d, 1 if s.role == "h" else 0, s.role)
 
 
+def _in_layer(row: tuple) -> bool:
+    """A row of a recurrent layer: its input or one of its states (see ``_row_order``)."""
+    return row[0] == 1
+
+
 def _is_bwd(row: tuple) -> bool:
     """A row of the backward direction of a bidirectional layer (see ``_row_order``)."""
-    return row[0] == 1 and row[2] == 2
+    return _in_layer(row) and row[2] == 2
 
 
 def _columns(steps: list[int], has_init: bool, fold: bool | None, keep: int,
@@ -143,40 +158,89 @@ def draw_cells(
 def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
            fold_above: int, window: tuple[int, int] | None, title: str | None,
            loss_at: int | None) -> Picture:
-    graph, slots = cells.graph, cells.slots
-    nodes = graph.nodes
-    layers = len({s.layer for s in slots if s.layer is not None})
+    """The DOT of the cells view: one cluster per column (time), one rank per row
+    (depth), and invisible points and edges that hold that grid in place."""
+    nodes = cells.graph.nodes
+    layers = len({s.layer for s in cells.slots if s.layer is not None})
+    heads = head_params(cells.graph)
+    grid = _grid(cells.slots, fold, keep, fold_above, window)
+    drawn, folded = _drawn_nodes(grid)
+    edges = _merged_edges(cells, grid.slots, drawn)
+    node_lines, placed, outside = _place_nodes(grid, drawn, folded, nodes, fl, layers)
+    columns = [_column(grid, c, placed[c], node_lines) for c in range(len(grid.cols))]
+
+    lines = list(_GRAPH_ATTRS)
+    lines += _header(cells, fl, edges, heads, title, grid.steps, layers, arrows, loss_at)
+    lines += [line for col in columns for line in col.lines]
+    lines += [node_lines[nid] for nid in outside]
+    lines += _same_rank(grid.rows, placed, [p for col in columns for p in col.points])
+    lines += _column_order([col.anchor for col in columns])
+    lines += [chain for col in columns for chain in col.chains]
+    lines += _edge_lines(edges, nodes, heads, arrows, placed)
+    return make("cells", lines)
+
+
+@dataclass
+class _Grid:
+    """Where the slots go: columns left to right (``_columns``), rows bottom to top
+    (``_row_order``)."""
+
+    slots: list[Slot]  # the backward direction's initial states moved to t = T + 1
+    starts: set[int]  # the slots that are initial states (t = 0 before the move)
+    steps: list[int]  # the steps 1..T the graph has
+    cols: list[tuple[str, int, int]]
+    col_of_t: dict[int, int]
+    rows: list[tuple]  # every row's ``_row_order``, bottom first
+    row_ix: dict[tuple, int]
+
+    def column(self, s: Slot) -> int | None:
+        """The column a slot is drawn in; None for one outside time (the total L)."""
+        return self.col_of_t.get(s.t) if s.t is not None else None
+
+
+def _grid(slots: list[Slot], fold: bool | None, keep: int, fold_above: int,
+          window: tuple[int, int] | None) -> _Grid:
+    """Decides the columns (which steps are drawn, which fold) and the rows. The backward
+    direction of a bidirectional layer runs from the right end, so its initial states
+    move from t = 0 to t = T + 1, a column of their own right of the last step."""
     steps = sorted({s.t for s in slots if s.t is not None and s.t >= 1})
-    # the backward direction starts at the right: draw its t = 0 state at t = T + 1
-    inits = {k for k, s in enumerate(slots) if s.t == 0}
+    starts = {k for k, s in enumerate(slots) if s.t == 0}
     if steps:
-        slots = [replace(s, t=steps[-1] + 1) if k in inits and s.direction == "bwd" else s
+        slots = [replace(s, t=steps[-1] + 1) if k in starts and s.direction == "bwd" else s
                  for k, s in enumerate(slots)]
     has_init = any(s.t == 0 for s in slots)
-    has_rinit = len(inits) > sum(s.t == 0 for s in slots)
+    has_rinit = any(k in starts and s.t != 0 for k, s in enumerate(slots))
     cols = _columns(steps, has_init, fold, keep, fold_above, window, has_rinit)
-    col_of_t: dict[int, int] = {}
-    for c, (_, a, b) in enumerate(cols):
-        for t in range(a, b + 1):
-            col_of_t[t] = c
-
+    col_of_t = {t: c for c, (_, a, b) in enumerate(cols) for t in range(a, b + 1)}
     rows = sorted({_row_order(s) for s in slots})
-    row_ix = {r: k for k, r in enumerate(rows)}
-    bottom = 0
+    return _Grid(slots, starts, steps, cols, col_of_t, rows,
+                 {r: k for k, r in enumerate(rows)})
 
-    # drawn node of every slot: its own node, or the fold node of its row
+
+def _drawn_nodes(grid: _Grid) -> tuple[list[str], dict[str, list[int]]]:
+    """Decides which drawn node shows each slot: its own ("n" + its node's index), or,
+    in a folded column, the one dashed node of its row there. Returns the drawn node per
+    slot and the slots each fold node stands for."""
     drawn: list[str] = []
-    members: dict[str, list[int]] = {}  # fold node -> slots
-    for k, s in enumerate(slots):
-        c = col_of_t.get(s.t) if s.t is not None else None
-        if c is not None and cols[c][0] == "fold":
-            nid = f"fold{c}_{row_ix[_row_order(s)]}"
-            members.setdefault(nid, []).append(k)
+    folded: dict[str, list[int]] = {}
+    for k, s in enumerate(grid.slots):
+        c = grid.column(s)
+        if c is not None and grid.cols[c][0] == "fold":
+            nid = f"fold{c}_{grid.row_ix[_row_order(s)]}"
+            folded.setdefault(nid, []).append(k)
         else:
             nid = f"n{s.rep}"
         drawn.append(nid)
+    return drawn, folded
 
-    # edges, merged per drawn pair
+
+def _merged_edges(cells: Cells, slots: list[Slot], drawn: list[str]
+                  ) -> dict[tuple[str, str], _Drawn]:
+    """Decides the drawn edges: the contracted edges between the same two drawn nodes
+    become one (folding gives many such). Dropped: edges inside one drawn node, and
+    between two fold nodes of one column (a folded column shows its rows, not the edges
+    among them). Weights are named on the edge, biases are not (as in the header)."""
+    nodes = cells.graph.nodes
     edges: dict[tuple[str, str], _Drawn] = {}
     for e in cells.edges:
         a, b = drawn[e.src], drawn[e.dst]
@@ -190,107 +254,148 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
         for w in sorted(e.weights):
             if w not in d.weights and not is_bias(nodes[w]):
                 d.weights.append(w)
-    flows = [f for d in edges.values() for f in d.flows if f]
-    largest = max(flows) if flows else 0.0
+    return edges
 
-    heads = head_params(graph)
-    lines = [
-        "rankdir=BT", "newrank=true", "compound=true", "nodesep=0.5", "ranksep=0.45",
-        f"fontname={dot.quote(style.FONT)}",
-        f"node [fontname={dot.quote(style.FONT)}, fontsize=13, penwidth=1.2]",
-        f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]",
-    ]
-    lines += _header(cells, fl, edges, heads, title, steps, layers, arrows, loss_at)
 
-    # nodes, in clusters by column
-    col_nodes: dict[int, list[tuple[tuple, str]]] = {c: [] for c in range(len(cols))}
-    outside: list[str] = []
-    emitted: set[str] = set()
+def _place_nodes(grid: _Grid, drawn: list[str], folded: dict[str, list[int]],
+                 nodes: list[Tensor], fl: Any, layers: int
+                 ) -> tuple[dict[str, str], list[list[tuple[tuple, str]]], list[str]]:
+    """Decides each drawn node's look and place. Returns its DOT statement, the
+    (row, node) pairs in each column, and the nodes outside every column (the total L)."""
     node_lines: dict[str, str] = {}
-    for k, s in enumerate(slots):
+    placed: list[list[tuple[tuple, str]]] = [[] for _ in grid.cols]
+    outside: list[str] = []
+    for k, s in enumerate(grid.slots):
         nid = drawn[k]
-        if nid in emitted:
+        if nid in node_lines:
             continue
-        emitted.add(nid)
-        if nid.startswith("fold"):
-            node_lines[nid] = dot.node(nid, _fold_attrs([slots[m] for m in members[nid]],
-                                                          layers))
+        if nid in folded:
+            attrs = _fold_attrs([grid.slots[m] for m in folded[nid]], layers)
         else:
-            node_lines[nid] = dot.node(nid, _node_attrs(s, nodes[s.rep], fl, layers,
-                                                        k in inits))
-        c = col_of_t.get(s.t) if s.t is not None else None
+            attrs = _node_attrs(s, nodes[s.rep], fl, layers, k in grid.starts)
+        node_lines[nid] = dot.node(nid, attrs)
+        c = grid.column(s)
         if c is None:
             outside.append(nid)
         else:
-            col_nodes[c].append((_row_order(s), nid))
+            placed[c].append((_row_order(s), nid))
+    return node_lines, placed, outside
 
-    order_edges = []
-    chains = []
-    for c, (kind, a, b) in enumerate(cols):
-        members_c = sorted(col_nodes[c])
-        sub = [f"subgraph cluster_{c} {{"]
-        sub += ["\t" + x for x in _cluster_attrs(kind, a, b)]
-        for r, nid in members_c:
-            g = f"g{c}b" if _is_bwd(r) else f"g{c}"
-            sub.append("\t" + node_lines[nid] + f" [group={g}]")
-        anchor = members_c[0][1] if members_c else None
-        if not members_c or row_ix[members_c[0][0]] != bottom:
-            anchor = f"anchor{c}"
-            sub.append(f"\t{anchor} [style=invis, shape=point, width=0, height=0]")
-            col_nodes.setdefault(-1, []).append((rows[bottom], anchor))
-        ids = [nid for _, nid in members_c]
-        if anchor not in ids:
-            ids = [anchor] + ids
-        if any(_is_bwd(r) for r, _ in members_c) and any(
-                not _is_bwd(r) and r[0] == 1 for r, _ in members_c):
-            # two vertical lines: the forward chain x -> h^(1) -> h^(2) -> y -> L on the
-            # left runs straight past the backward direction's nodes on the right. An
-            # invisible point holds each row's place in the other line.
-            lines_ = {False: [] if anchor == ids[0] and members_c else [anchor], True: []}
-            state_rows = [r for r, _ in members_c if r[0] == 1]
-            for r, nid in members_c:
-                bwd = _is_bwd(r)
-                lines_[bwd].append(nid)
-                if r[0] == 1 and (bwd or min(state_rows) <= r):
-                    ph = f"p{c}_{row_ix[r]}"
-                    sub.append(f"\t{ph} [style=invis, shape=point, width=0, height=0, "
-                               f"group=g{c}{'' if bwd else 'b'}]")
-                    col_nodes.setdefault(-1, []).append((r, ph))
-                    lines_[not bwd].append(ph)
-                    left, right = (ph, nid) if bwd else (nid, ph)
-                    chains.append(f"{left} -> {right} [style=invis]")
-            for ids_ in lines_.values():
-                chains += [f"{p} -> {q} [style=invis]"
-                           for p, q in zip(ids_, ids_[1:], strict=False)]
-        else:
-            chains += [f"{p} -> {q} [style=invis]" for p, q in zip(ids, ids[1:], strict=False)]
-        sub.append("}")
-        lines += sub
-        order_edges.append(anchor)
-    for nid in outside:
-        lines.append(node_lines[nid])
 
-    # same rank per row
+@dataclass
+class _Column:
+    """One column: its cluster's statements, and what holds it in place. ``anchor`` is
+    its node on the bottom row (the column order hangs on it); ``points`` are invisible
+    points with the row each shares a rank with; ``chains`` are invisible edges that
+    stack the column's nodes bottom to top."""
+
+    lines: list[str]
+    anchor: str
+    points: list[tuple[tuple, str]]
+    chains: list[str]
+
+
+def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
+            node_lines: dict[str, str]) -> _Column:
+    """Decides how column c stands: its nodes bottom to top in one cluster, chained by
+    invisible edges so that dot keeps them in one vertical line, from an anchor on the
+    bottom row. The column order ties to the anchors, so every column needs one there:
+    an invisible point when the column has no node on that row."""
+    kind, a, b = grid.cols[c]
+    placed = sorted(placed)
+    lines = [f"subgraph cluster_{c} {{"] + ["\t" + x for x in _cluster_attrs(kind, a, b)]
+    lines += ["\t" + node_lines[nid] + f" [group={_group(c, _is_bwd(r))}]"
+              for r, nid in placed]
+    stack = [nid for _, nid in placed]
+    points: list[tuple[tuple, str]] = []
+    if placed and placed[0][0] == grid.rows[0]:
+        anchor = stack[0]
+    else:
+        anchor = f"anchor{c}"
+        lines.append(f"\t{anchor} [{_POINT}]")
+        points.append((grid.rows[0], anchor))
+        stack.insert(0, anchor)
+    if any(_is_bwd(r) for r, _ in placed) and any(
+            _in_layer(r) and not _is_bwd(r) for r, _ in placed):
+        two_lines, two_points, chains = _two_lines(grid, c, placed)
+        lines += two_lines
+        points += two_points
+    else:
+        chains = _invisible_chain(stack)
+    lines.append("}")
+    return _Column(lines, anchor, points, chains)
+
+
+def _two_lines(grid: _Grid, c: int, placed: list[tuple[tuple, str]]
+               ) -> tuple[list[str], list[tuple[tuple, str]], list[str]]:
+    """Decides how a column with both directions of a bidirectional layer stands: as two
+    vertical lines. The forward chain x -> h^(1) -> h^(2) -> y -> L on the left runs
+    straight past the backward direction's nodes on the right. An invisible point holds
+    each layer row's place in the other line, tied to its row's node so the backward
+    line stays on the right. Returns the points' statements, the points with their rows,
+    and the invisible edges."""
+    lines: list[str] = []
+    points: list[tuple[tuple, str]] = []
+    chains: list[str] = []
+    stacks: dict[bool, list[str]] = {False: [], True: []}  # is_bwd -> its line, bottom first
+    for r, nid in placed:
+        bwd = _is_bwd(r)
+        stacks[bwd].append(nid)
+        if _in_layer(r):
+            ph = f"p{c}_{grid.row_ix[r]}"
+            lines.append(f"\t{ph} [{_POINT}, group={_group(c, not bwd)}]")
+            points.append((r, ph))
+            stacks[not bwd].append(ph)
+            left, right = (ph, nid) if bwd else (nid, ph)
+            chains.append(_invisible_edge(left, right))
+    for stack in stacks.values():
+        chains += _invisible_chain(stack)
+    return lines, points, chains
+
+
+def _group(c: int, bwd: bool) -> str:
+    """The group (dot keeps a group's nodes in one straight line) of column c's forward
+    line, or of its backward line."""
+    return f"g{c}b" if bwd else f"g{c}"
+
+
+def _invisible_edge(a: str, b: str) -> str:
+    return f"{a} -> {b} [style=invis]"
+
+
+def _invisible_chain(ids: list[str]) -> list[str]:
+    """Invisible edges ids[0] -> ids[1] -> ...: they rank the nodes one above another."""
+    return [_invisible_edge(p, q) for p, q in zip(ids, ids[1:], strict=False)]
+
+
+def _same_rank(rows: list[tuple], placed: list[list[tuple[tuple, str]]],
+               points: list[tuple[tuple, str]]) -> list[str]:
+    """Decides the rows: every row's nodes, across all columns, and the invisible points
+    holding places in it share one rank, so each row is one straight line."""
     by_row: dict[tuple, list[str]] = {}
-    for c in list(col_nodes):
-        for r, nid in col_nodes[c]:
-            by_row.setdefault(r, []).append(nid)
-    for r in rows:
-        ids = by_row.get(r, [])
-        if len(ids) > 1:
-            lines.append(dot.same_rank(ids))
+    for r, nid in [p for col in placed for p in col] + points:
+        by_row.setdefault(r, []).append(nid)
+    return [dot.same_rank(by_row[r]) for r in rows if len(by_row.get(r, [])) > 1]
 
-    # column order: an invisible root with ordering=out
-    if len(order_edges) > 1:
-        lines.append("order [style=invis, shape=point, width=0, height=0, ordering=out]")
-        lines += [f"order -> {a} [style=invis]" for a in order_edges]
-    lines += chains
 
-    col_of_node = {nid: c for c in col_nodes for _, nid in col_nodes[c]}
-    row_of_node = {nid: r for c in col_nodes for r, nid in col_nodes[c]}
-    for d in edges.values():
-        lines.append(_edge_line(d, nodes, heads, largest, arrows, col_of_node, row_of_node))
-    return make("cells", lines)
+def _column_order(anchors: list[str]) -> list[str]:
+    """Decides the columns' order, left to right in time: an invisible root with
+    ordering=out whose edges to each column's anchor dot keeps in that order."""
+    if len(anchors) < 2:
+        return []
+    return [f"order [{_POINT}, ordering=out]"] + [_invisible_edge("order", a)
+                                                  for a in anchors]
+
+
+def _edge_lines(edges: dict[tuple[str, str], _Drawn], nodes: list[Tensor], heads: set[int],
+                arrows: str, placed: list[list[tuple[tuple, str]]]) -> list[str]:
+    """The drawn edges' statements: widths against the largest flow drawn; an edge's
+    column and row ends decide which way it points and whether it lies flat."""
+    largest = max((f for d in edges.values() for f in d.flows if f), default=0.0)
+    col_of = {nid: c for c, col in enumerate(placed) for _, nid in col}
+    row_of = {nid: r for col in placed for r, nid in col}
+    return [_edge_line(d, nodes, heads, largest, arrows, col_of, row_of)
+            for d in edges.values()]
 
 
 def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | None,

@@ -7,6 +7,7 @@ Only public attributes of the engine's nodes are read: ``parents``, ``op``, ``la
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,12 +215,24 @@ def contract(graph: Graph, flow: Any) -> Cells:
     several (LSTM gates feed c_t and h_t), to the one ``_pick`` chooses; so the flows
     leaving p still sum to dL/dp. A layer's input (role "input") feeding both directions
     above gets an edge to each, the flow on the picked one."""
-    nodes, n = graph.nodes, len(graph.nodes)
+    slots, slot_of = _key_slots(graph)
+    params = [k for k, node in enumerate(graph.nodes) if slot_of[k] < 0 and is_param(node)]
+    inside = _weights_inside(graph, slot_of, set(params))
+    reach = _reach(graph, slot_of, set(params), inside)
+    edges, shared = _contracted_edges(graph, flow, slots, slot_of, inside, reach)
+    order = sorted(edges.values(), key=lambda e: (slots[e.src].rep, slots[e.dst].rep))
+    return Cells(graph, slots, slot_of, order, params, shared)
+
+
+def _key_slots(graph: Graph) -> tuple[list[Slot], list[int]]:
+    """Which engine nodes are drawn, and as which node: the key nodes grouped by
+    (role, t, layer, direction) (see ``_slot_key``), each group one ``Slot``. Also, per
+    node, its slot's index (-1 for a non-key node)."""
     root_i = graph.index[graph.root]
     slots: list[Slot] = []
     slot_ids: dict[tuple, int] = {}
-    slot_of = [-1] * n
-    for k, node in enumerate(nodes):
+    slot_of = [-1] * len(graph.nodes)
+    for k, node in enumerate(graph.nodes):
         key = _slot_key(node, k == root_i)
         if key is None:
             continue
@@ -230,83 +243,101 @@ def contract(graph: Graph, flow: Any) -> Cells:
         else:
             slots[s].rep = k  # nodes come parents first: the last one wins
         slot_of[k] = s
-    params = [k for k, node in enumerate(nodes) if slot_of[k] < 0 and is_param(node)]
-    is_p = set(params)
+    return slots, slot_of
 
-    def param_parents(k: int) -> set[int]:
-        # W.T or W.reshape(...) in a cell is W itself for naming: look through the view
-        return {graph.index[view_source(p)] for p in nodes[k].parents} & is_p
 
-    # weights used by any op of a slot (y_t = head(output[t]): the getitem enters the slot,
-    # the head's linear inside it uses W_hy) are named on every edge into the slot
+def _param_parents(graph: Graph, k: int, params: set[int]) -> set[int]:
+    """The weights node k reads. W.T or W.reshape(...) in a cell is W itself for naming,
+    so this looks through views."""
+    return {graph.index[view_source(p)] for p in graph.nodes[k].parents} & params
+
+
+def _weights_inside(graph: Graph, slot_of: list[int], params: set[int]) -> dict[int, set[int]]:
+    """Per slot, the weights read by any of its nodes. They are named on every edge into
+    the slot: y_t = head(output[t]) enters the slot at the getitem, and the head's linear
+    inside the slot reads W_hy."""
     inside: dict[int, set[int]] = {}
-    for k in range(n):
-        if slot_of[k] >= 0:
-            inside.setdefault(slot_of[k], set()).update(param_parents(k))
+    for k, s in enumerate(slot_of):
+        if s >= 0:
+            inside.setdefault(s, set()).update(_param_parents(graph, k, params))
+    return inside
 
-    # downstream: for non-key nodes, the key slots first reached and the weights met
-    # downstream: for non-key nodes, the key slots first reached and, per slot, the
-    # weights met on the way (a layer's input feeds h^(l) through W_xh^(l) and h^(l)'
-    # through W_xh^(l)': each edge names its own)
-    dst: list[frozenset | None] = [None] * n
-    wts: list[dict[int, set[int]] | None] = [None] * n
-    for k in range(n - 1, -1, -1):
-        if slot_of[k] >= 0 or k in is_p:
+
+def _reach(graph: Graph, slot_of: list[int], params: set[int],
+           inside: dict[int, set[int]]) -> list[dict[int, set[int]] | None]:
+    """Per non-key node (None for key nodes and weights): the slots first reached
+    downstream of it and, per slot, the weights an edge into that slot names: those met
+    on the way and those inside the slot. Per slot, because one node can feed several
+    through different weights: a layer's input feeds h^(l) through W_xh^(l) and h^(l)'
+    through W_xh^(l)', and each edge names its own."""
+    reach: list[dict[int, set[int]] | None] = [None] * len(graph.nodes)
+    for k in range(len(graph.nodes) - 1, -1, -1):  # children first
+        if slot_of[k] >= 0 or k in params:
             continue
-        own = param_parents(k)
-        w: dict[int, set[int]] = {}
+        own = _param_parents(graph, k, params)
+        found: dict[int, set[int]] = {}
         for j, _ in graph.children[k]:
             if slot_of[j] >= 0:
-                w.setdefault(slot_of[j], set()).update(own)
+                found.setdefault(slot_of[j], set()).update(own | inside.get(slot_of[j], set()))
             else:
-                for target, ws in wts[j].items():  # type: ignore[union-attr]
-                    w.setdefault(target, set()).update(own | ws)
-        dst[k], wts[k] = frozenset(w), w
+                for target, weights in reach[j].items():  # type: ignore[union-attr]
+                    found.setdefault(target, set()).update(own | weights)
+        reach[k] = found
+    return reach
 
+
+def _contracted_edges(graph: Graph, flow: Any, slots: list[Slot], slot_of: list[int],
+                      inside: dict[int, set[int]], reach: list[dict[int, set[int]] | None]
+                      ) -> tuple[dict[tuple[int, int], CEdge], bool]:
+    """The contracted edges, keyed (src slot, dst slot), and whether some hop fed several
+    key nodes of one step (the header then explains the edges drawn without a number).
+
+    Every hop out of a key node goes to one slot: the key node it enters, or the one
+    ``_pick`` chooses among those it reaches; the edge to that slot gets the hop's flow.
+    A layer's input reaching both directions above also gets an edge to the others, with
+    their weights but no flow: the gradient cannot be split per edge."""
     edges: dict[tuple[int, int], CEdge] = {}
     shared = False
-    for k in range(n):
-        sp = slot_of[k]
+    for k, sp in enumerate(slot_of):
         if sp < 0:
             continue
         for j, i in graph.children[k]:
-            sj = slot_of[j]
-            if sj >= 0:
-                target, w = sj, inside.get(sj, set())
-            else:
-                targets = dst[j]
-                if not targets:
-                    continue
+            targets = reach[j]
+            if slot_of[j] >= 0:
+                target, weights = slot_of[j], inside.get(slot_of[j], set())
+            elif targets:
                 target = _pick(slots, sp, targets)
-                # a hop feeding several nodes of one step (gates -> c_t and h_t); the
-                # stacked output feeding every y_t is sliced per step, so it is not one
-                same = [u for u in targets if slots[u].t == slots[target].t]
-                if len(same) > 1:
+                weights = targets[target]
+                # other key nodes of the target's step (gates -> c_t and h_t); the stacked
+                # output feeding every y_t is sliced per step, so it does not count
+                siblings = [u for u in targets if u != target and slots[u].t == slots[target].t]
+                if siblings:
                     shared = True
-                    if nodes[j].tags.get("role") == "input":
-                        # a layer's input feeds both directions above: draw both edges,
-                        # the gradient (not separable per edge) on the picked one
-                        for u in same:
-                            if u != target and (sp, u) not in edges:
-                                edges[(sp, u)] = CEdge(sp, u)
-                            if u != target:
-                                edges[(sp, u)].weights |= wts[j][u] | inside.get(u, set())
-                w = wts[j][target] | inside.get(target, set())  # type: ignore[index]
+                    if graph.nodes[j].tags.get("role") == "input":
+                        for u in siblings:
+                            _edge(edges, sp, u).weights |= targets[u]
+            else:
+                continue
             if target == sp:
                 continue
-            e = edges.get((sp, target))
-            if e is None:
-                e = edges[(sp, target)] = CEdge(sp, target)
-            e.weights |= w
-            g = flow.edge(nodes[j], i)
+            e = _edge(edges, sp, target)
+            e.weights |= weights
+            g = flow.edge(graph.nodes[j], i)
             if g is not None:
                 g = np.asarray(g, dtype=np.float64)
                 e.flow = g if e.flow is None else e.flow + g
-    order = sorted(edges.values(), key=lambda e: (slots[e.src].rep, slots[e.dst].rep))
-    return Cells(graph, slots, slot_of, order, params, shared)
+    return edges, shared
 
 
-def _pick(slots: list[Slot], sp: int, targets: frozenset) -> int:
+def _edge(edges: dict[tuple[int, int], CEdge], src: int, dst: int) -> CEdge:
+    """The contracted edge src -> dst, made on first use."""
+    e = edges.get((src, dst))
+    if e is None:
+        e = edges[(src, dst)] = CEdge(src, dst)
+    return e
+
+
+def _pick(slots: list[Slot], sp: int, targets: Collection[int]) -> int:
     """The key node that gets the flow of a hop leading to several: the nearest step;
     then the same row (role, layer, direction: h_t-1 -> h_t, not c_t, so temporal edges
     stay flat); else the first made (x_t -> c_t, which the gates feed before h_t)."""
