@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from microgradrnn import Tensor, Value, concatenate, nn, viz
-from microgradrnn.engine import tags
-from microgradrnn.functional import mse_loss
+from microgradrnn import functional as F
 from microgradrnn.seqmodel import PerStepModel
 
 OUT = Path(__file__).parent / "images"
@@ -59,21 +58,13 @@ class MGUCell(nn.Module):
 
 
 def custom_model(steps: int, hidden: int = 3, inputs: int = 2) -> Tensor:
-    """nn.Recurrent over MGUCell, a linear head and a loss per step, tagged by hand."""
+    """nn.Recurrent over MGUCell, a linear head and a loss per step (F.per_step_loss)."""
     rng = np.random.default_rng(0)
     layer = nn.Recurrent(lambda n, g: MGUCell(n, hidden, g), inputs, rng=rng)
     head = nn.Linear(hidden, 1, rng=rng)
     x, y = rng.normal(size=(steps, 1, inputs)), rng.normal(size=(steps, 1, 1))
     out, _ = layer(x)
-    total = None
-    for t in range(1, steps + 1):
-        with tags(t=t, role="y"):
-            y_t = head(out[t - 1])
-        with tags(t=t, role="loss"):
-            loss_t = mse_loss(y_t, y[t - 1])
-        total = loss_t if total is None else total + loss_t
-    assert total is not None
-    total.label = "L"
+    total, _ = F.per_step_loss(out, head, y, F.mse_loss)
     total.backward(retain_graph=True, record_flow=True)
     return total
 

@@ -22,6 +22,7 @@ from typing import Any
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+from microgradrnn import functional as F  # noqa: E402
 from microgradrnn import tags, viz  # noqa: E402
 from microgradrnn.outfiles import check_targets, marked  # noqa: E402
 from microgradrnn.progress import Progress  # noqa: E402
@@ -132,19 +133,13 @@ def reached(what: str, value: str, target: str, ok: bool) -> str:
 def per_step_loss(
     out: Any, head: Callable, targets: Any, loss_fn: Callable
 ) -> tuple[Any, list[Any]]:
-    """L = sum_t L_t, with y_t = head(h_t) and L_t = loss_fn(y_t, targets[t-1]) tagged per step.
+    """``functional.per_step_loss`` (y_t = head(h_t), L_t tagged per step; returns
+    (L, [L_1, ..., L_T])), with the sum tagged role "loss" as ``total_loss`` tags it.
 
-    out: the sequence layer's output (T, B, H). Tags y_t and L_t with ``t`` and their role,
-    as user code should (docs/contracts.md), so the renderer can place them. Returns
-    (L, [L_1, ..., L_T]).
+    The scope only reaches the sum's add nodes: y_t and L_t get their own (t, role).
     """
-    losses = []
-    for t in range(1, len(out) + 1):
-        with tags(t=t, role="y"):
-            y_t = head(out[t - 1])
-        with tags(t=t, role="loss"):
-            losses.append(loss_fn(y_t, targets[t - 1]))
-    return total_loss(losses), losses
+    with tags(role="loss"):
+        return F.per_step_loss(out, head, targets, loss_fn)
 
 
 def total_loss(losses: Sequence[Any]) -> Any:

@@ -2,18 +2,21 @@
 
 ``log_softmax`` and ``cross_entropy`` are ops with their own backward rules (subtracting
 the maximum keeps them exact for logits of any size); the rest are compositions.
+``per_step_loss`` runs a head and a loss at every step of a recurrent layer's output,
+tagged for the renderer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .engine import Tensor, from_op
+from .engine import Tensor, from_op, tags
 from .ops import linear
 
-__all__ = ["linear", "log_softmax", "softmax", "cross_entropy", "mse_loss"]
+__all__ = ["linear", "log_softmax", "softmax", "cross_entropy", "mse_loss", "per_step_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -132,3 +135,38 @@ def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
                          f"{tuple(target_shape)} differ")
     diff = pred - target
     return _reduce(diff * diff, reduction)
+
+
+def per_step_loss(
+    output: Tensor, head: Callable[[Tensor], Tensor], targets: Any,
+    loss_fn: Callable[[Tensor, Any], Tensor],
+) -> tuple[Tensor, list[Tensor]]:
+    """The total loss L = L_1 + ... + L_T of a head applied at every step, and [L_1..L_T].
+
+    output: a recurrent layer's output (T, B, H), e.g. ``nn.RNN(...)(x)[0]``; head: a
+    callable such as an ``nn.Linear``; targets: indexable by step, targets[t - 1] for step
+    t (an array (T, ...) or a list); loss_fn(y_t, target_t), e.g. ``mse_loss``.
+
+    y_t = head(output[t - 1]) is made inside ``tags(t=t, role="y")`` and
+    L_t = loss_fn(y_t, targets[t - 1]) inside ``tags(t=t, role="loss")``, as
+    docs/contracts.md asks of user code; L is summed left to right, labelled "L", and
+    gets no role of its own: it is the root the renderer draws from.
+
+        L, step_losses = F.per_step_loss(rnn(x)[0], head, y, F.mse_loss)
+        L.backward()
+    """
+    T = len(output)
+    if T == 0 or len(targets) != T:
+        raise ValueError(f"per_step_loss: output has {T} steps and targets "
+                         f"{len(targets)}; expected the same number, at least one")
+    losses = []
+    for t in range(1, T + 1):
+        with tags(t=t, role="y"):
+            y_t = head(output[t - 1])
+        with tags(t=t, role="loss"):
+            losses.append(loss_fn(y_t, targets[t - 1]))
+    total = losses[0]
+    for L_t in losses[1:]:
+        total = total + L_t
+    total.label = "L"
+    return total, losses

@@ -1,9 +1,10 @@
 """A small sequence model tagged for the pictures: a stacked recurrent layer (RNN, LSTM or
 GRU from ``nn``) and a linear head applied at every step, with one loss per step.
 
-The demo trains one; ``microgradrnn render`` draws one. The head and the per-step losses
-are tagged as docs/contracts.md asks of user code: ``tags(t=t, role="y")`` and
-``tags(t=t, role="loss")``; the total loss L = Σ_t L_t is labelled "L".
+The demo trains one; ``microgradrnn render`` draws one. ``functional.per_step_loss`` runs
+the head and the loss at every step and tags them as docs/contracts.md asks of user code:
+``tags(t=t, role="y")`` and ``tags(t=t, role="loss")``; the total loss L = Σ_t L_t is
+labelled "L".
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import nn
-from .engine import Tensor, tags
-from .functional import mse_loss
+from .engine import Tensor
+from .functional import mse_loss, per_step_loss
 
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -39,14 +40,4 @@ class PerStepModel(nn.Module):
         """The total loss L = Σ_t L_t (mean squared error per step) and the per-step
         losses, each tagged with its step. x: (T, B, inputs), y: (T, B, outputs)."""
         output, _ = self.rnn(x)
-        step_losses = []
-        for t in range(1, len(x) + 1):
-            with tags(t=t, role="y"):
-                y_t = self.head(output[t - 1])
-            with tags(t=t, role="loss"):
-                step_losses.append(mse_loss(y_t, y[t - 1]))
-        total = step_losses[0]
-        for loss in step_losses[1:]:
-            total = total + loss
-        total.label = "L"
-        return total, step_losses
+        return per_step_loss(output, self.head, y, mse_loss)

@@ -1,11 +1,18 @@
-"""softmax, log_softmax, cross_entropy, mse_loss: values, gradients and stability."""
+"""softmax, log_softmax, cross_entropy, mse_loss: values, gradients and stability;
+per_step_loss: the tags the renderer reads, and the loss values."""
 
 import numpy as np
 import pytest
 from helpers import leaves, rand
 
-from microgradrnn import Tensor, gradcheck
-from microgradrnn.functional import cross_entropy, log_softmax, mse_loss, softmax
+from microgradrnn import Tensor, gradcheck, linear, tags, toposort
+from microgradrnn.functional import (
+    cross_entropy,
+    log_softmax,
+    mse_loss,
+    per_step_loss,
+    softmax,
+)
 
 TARGETS = np.array([[0, 2, 1], [3, 3, 0]])  # (B, T) for logits (B, T, C=4)
 
@@ -79,3 +86,50 @@ def test_float32_stays_float32():
         assert loss.dtype == np.float32
         loss.backward()
         assert z.grad.dtype == np.float32
+
+
+def _head_and_data(T=3, B=2, H=4, seed=0):
+    out_np, targets = rand((T, B, H), seed), rand((T, B, 1), seed + 1)
+    W, b = Tensor(rand((1, H), seed + 2), requires_grad=True), Tensor(rand((1,), seed + 3),
+                                                                     requires_grad=True)
+    return Tensor(out_np, requires_grad=True), targets, W, b
+
+
+def test_per_step_loss_values_and_gradients():
+    out, targets, W, b = _head_and_data()
+    L, losses = per_step_loss(out, lambda h: linear(h, W, b), targets, mse_loss)
+    y = out.data @ W.data.T + b.data  # (T, B, 1)
+    expected = ((y - targets) ** 2).mean(axis=(1, 2))
+    assert len(losses) == 3
+    np.testing.assert_allclose([L_t.item() for L_t in losses], expected, rtol=1e-12)
+    np.testing.assert_allclose(L.item(), expected.sum(), rtol=1e-12)
+    L.backward()
+    n = y.shape[1] * y.shape[2]
+    np.testing.assert_allclose(out.grad, 2 * (y - targets) / n * W.data, rtol=1e-12)
+
+
+def test_per_step_loss_tags_what_the_renderer_reads():
+    out, targets, W, b = _head_and_data()
+    with tags(layer=1):  # an outer scope is kept; per_step_loss adds t and role
+        L, losses = per_step_loss(out, lambda h: linear(h, W, b), targets, mse_loss)
+    assert L.label == "L" and L.tags == {"layer": 1}  # the root: no role, no step
+    made = [n for n in toposort(L) if n not in (out, W, b)]
+    sums = [L, L.parents[0]]  # (L_1 + L_2) + L_3
+    assert sums[1].op == "add" and sums[1].parents[1] is losses[1]
+    for t, L_t in enumerate(losses, start=1):
+        assert L_t.tags == {"layer": 1, "t": t, "role": "loss"}
+        y_t = L_t.parents[0].parents[0].parents[0]  # mean(diff * diff), diff = y_t - target
+        assert y_t.op == "linear" and y_t.tags == {"layer": 1, "t": t, "role": "y"}
+        assert y_t.parents[0].tags == {"layer": 1, "t": t, "role": "y"}  # output[t - 1]
+    for node in made:
+        if node in sums:
+            assert "role" not in node.tags and "t" not in node.tags
+        else:
+            assert node.tags["role"] in ("y", "loss") and node.tags["t"] in (1, 2, 3)
+
+
+@pytest.mark.parametrize("T_targets", [2, 4])
+def test_per_step_loss_wants_one_target_per_step(T_targets):
+    out, _, W, b = _head_and_data()
+    with pytest.raises(ValueError, match="output has 3 steps and targets " + str(T_targets)):
+        per_step_loss(out, lambda h: linear(h, W, b), np.zeros((T_targets, 2, 1)), mse_loss)
