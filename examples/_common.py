@@ -22,8 +22,7 @@ from typing import Any
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from microgradrnn import functional as F  # noqa: E402
-from microgradrnn import tags, viz  # noqa: E402
+from microgradrnn import viz  # noqa: E402
 from microgradrnn.outfiles import check_targets, marked  # noqa: E402
 from microgradrnn.progress import Progress  # noqa: E402
 
@@ -130,24 +129,11 @@ def reached(what: str, value: str, target: str, ok: bool) -> str:
     return f"{what} {value} (target {target}): {'reached' if ok else 'NOT reached'}"
 
 
-def per_step_loss(
-    out: Any, head: Callable, targets: Any, loss_fn: Callable
-) -> tuple[Any, list[Any]]:
-    """``functional.per_step_loss`` (y_t = head(h_t), L_t tagged per step; returns
-    (L, [L_1, ..., L_T])), with the sum tagged role "loss" as ``total_loss`` tags it.
-
-    The scope only reaches the sum's add nodes: y_t and L_t get their own (t, role).
-    """
-    with tags(role="loss"):
-        return F.per_step_loss(out, head, targets, loss_fn)
-
-
 def total_loss(losses: Sequence[Any]) -> Any:
-    """L = L_1 + ... + L_T, tagged role "loss": the root the renderer draws from."""
-    with tags(role="loss"):
-        total = losses[0]
-        for L_t in losses[1:]:
-            total = total + L_t
+    """L = L_1 + ... + L_T, labelled "L": the root the renderer draws from."""
+    total = losses[0]
+    for L_t in losses[1:]:
+        total = total + L_t
     total.label = "L"
     return total
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 # isort: off
 # _common comes first: it configures numpy before numpy loads.
-from _common import parse_args, per_step_loss, render
+from _common import parse_args, render
 # isort: on
 from collections.abc import Sequence
 
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     for T, view, name, file in ((4, viz.draw_cells, "cells", OUTPUTS[0]),
                                 (2, viz.draw_ops, "ops", OUTPUTS[1])):
         x, y = sine_to_cosine(1, T, seed=args.seed)
-        L, _ = per_step_loss(layer(x)[0], head, y, F.mse_loss)
+        L, _ = F.per_step_loss(layer(x)[0], head, y, F.mse_loss)
         L.backward(record_flow=True)  # the flow the picture draws
         render(view(L, title=f"MGU cell, {T} steps, {name} view: the gradient of L"),
                args.out, file)

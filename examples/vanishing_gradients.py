@@ -29,7 +29,7 @@ from __future__ import annotations
 
 # isort: off
 # _common comes first: it configures numpy before numpy loads.
-from _common import Timer, parse_args, per_step_loss, pyplot, reached, render, save_figure
+from _common import Timer, parse_args, pyplot, reached, render, save_figure
 # isort: on
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,7 +106,7 @@ def cases(rng: np.random.Generator) -> list[Case]:
 def unroll(layer: nn.Module, x: np.ndarray, targets: np.ndarray) -> tuple[Tensor, list[Tensor]]:
     """Run the layer; a linear head and a squared error per step. Returns L, [L_t]."""
     out, _ = layer(x)
-    return per_step_loss(out, nn.Linear(HIDDEN, 1, rng=0), targets, F.mse_loss)
+    return F.per_step_loss(out, nn.Linear(HIDDEN, 1, rng=0), targets, F.mse_loss)
 
 
 def hidden_states(root: Tensor, T: int) -> list[Tensor]:
