@@ -22,7 +22,7 @@ from .engine import (
     toposort,
 )
 from .gradcheck import GradcheckError, gradcheck
-from .ops import concatenate, linear, maximum, minimum, stack, where
+from .ops import concatenate, linear, maximum, minimum, stack, unbind, where
 from .scalar import Value
 
 __version__ = "0.1.0"
@@ -31,5 +31,5 @@ __all__ = [
     "AnomalyError", "Flow", "GradcheckError", "Tensor", "Value", "concatenate",
     "current_tags", "detect_anomaly", "from_op", "functional", "gradcheck",
     "gradient_flow", "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "ops",
-    "stack", "tags", "toposort", "where",
+    "stack", "tags", "toposort", "unbind", "where",
 ]

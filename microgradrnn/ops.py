@@ -481,6 +481,31 @@ def getitem(a: Tensor, index: Any) -> Tensor:
     return from_op(out, (a,), backward, "getitem")
 
 
+def unbind(a: Tensor, axis: int = 0) -> tuple[Tensor, ...]:
+    """The slices of ``a`` along ``axis``, as a tuple of tensors (``torch.unbind``).
+
+    Each slice is recorded as a getitem node (a view, gradient scattered back into its
+    place), exactly as ``a[i]`` would be, but made in one call: the unroll slices its
+    input into T steps this way.
+    """
+    X = a._data
+    if X.__class__ is not np.ndarray or X.ndim == 0:
+        raise ValueError(f"unbind: needs a tensor with at least one axis, got shape "
+                         f"{_shape(X)}")
+    if not -X.ndim <= axis < X.ndim:
+        raise ValueError(f"unbind: axis {axis} is out of range for shape {X.shape}")
+    lead = (slice(None),) * (axis % X.ndim)
+    views = np.moveaxis(X, axis, 0)
+    return tuple(from_op(views[i], (a,), _scatter_back(lead + (i,)), "getitem")
+                 for i in range(len(views)))
+
+
+def _scatter_back(index: tuple) -> Callable:
+    def backward(g):  # a basic index: the slice's gradient goes back into its place
+        return (_Scatter(index, g, True),)
+    return backward
+
+
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]

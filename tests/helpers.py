@@ -153,6 +153,12 @@ OPS: list[Case] = [
          ref=lambda a, b: _torch().stack([a, b])),
     Case("stack axis -1", lambda a, b, c: mg.stack([a, b, c], axis=-1),
          [(2, 3), (2, 3), (2, 3)], ref=lambda a, b, c: _torch().stack([a, b, c], dim=-1)),
+    # each slice weighted by its position, so a gradient sent to the wrong place shows
+    Case("unbind", lambda a: sum((k + 1) * p for k, p in enumerate(mg.unbind(a))),
+         [(3, 2, 2)], ref=lambda a: sum((k + 1) * p for k, p in enumerate(_torch().unbind(a)))),
+    Case("unbind axis -1", lambda a: sum((k + 1) * p for k, p in enumerate(mg.unbind(a, -1))),
+         [(2, 3)], ref=lambda a: sum((k + 1) * p
+                                     for k, p in enumerate(_torch().unbind(a, dim=-1)))),
     Case("where", lambda a, b: mg.where(a > 0, a, b), [(2, 3), (3,)],
          ref=lambda a, b: _torch().where(a > 0, a, b)),
     Case("where number", lambda a: mg.where(a > 0, a, 0.5), [(2, 3)],

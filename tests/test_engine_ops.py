@@ -43,6 +43,8 @@ _NUMPY = {
     "concatenate axis -1 3-D": lambda a, b, c: np.concatenate([a, b, c], axis=-1),
     "stack": lambda a, b: np.stack([a, b]),
     "stack axis -1": lambda a, b, c: np.stack([a, b, c], axis=-1),
+    "unbind": lambda a: sum((k + 1) * a[k] for k in range(len(a))),
+    "unbind axis -1": lambda a: sum((k + 1) * a[..., k] for k in range(a.shape[-1])),
     "where": lambda a, b: np.where(a > 0, a, b),
     "where number": lambda a: np.where(a > 0, a, 0.5),
     "maximum": np.maximum, "minimum": np.minimum, "minimum method": np.minimum,
@@ -57,7 +59,7 @@ def test_every_op_has_a_case():
     names = " ".join(c.name for c in OPS)
     for op in ["add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "tanh",
                "sigmoid", "relu", "abs", "sum", "mean", "max", "reshape", "transpose",
-               "getitem", "concatenate", "stack", "where", "maximum", "minimum", "clip",
+               "getitem", "unbind", "concatenate", "stack", "where", "maximum", "minimum", "clip",
                "rsub", "rdiv", "radd", "rmul", "rpow", "rmatmul"]:
         assert op in names, op
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor, no_grad, tags
-from ..ops import concatenate, stack
+from ..ops import concatenate, stack, unbind
 from . import init
 from .cells import GRUCell, LSTMCell, RNNCell
 from .module import Module
@@ -197,10 +197,10 @@ class Recurrent(Module):
             raise ValueError(f"{name}: input has no time steps (shape {x.shape})")
         states = self._initial_states(state, B)
         D = self.num_directions
-        inputs: list[Tensor] = []
-        for t in range(1, T + 1):
-            with tags(t=t, layer=1, direction="fwd", role="x"):
-                inputs.append(x[t - 1])
+        with tags(layer=1, direction="fwd", role="x"):
+            inputs = list(unbind(x))  # x_t = x[t - 1], each a getitem node
+        for t, x_t in enumerate(inputs, 1):
+            x_t.tags = {**x_t.tags, "t": t}
         finals: list[State] = []
         for layer in range(1, self.num_layers + 1):
             outs = []
