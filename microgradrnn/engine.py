@@ -466,53 +466,43 @@ class _Factors:
         if self.a:  # (one node gets either weight or bias factors: their shapes differ)
             a = self.joined(self.a)
             if self.b[0] is None:  # a bias: the sum of a's rows
-                part = self.joined.row_sum(self.a, a)
-            else:
-                part = np.dot(a.T, self.joined(self.b))
+                part = self.joined.row_sum()
+            else:  # b (x_t or h_t of each use) is this node's own: joined, used, dropped
+                b = self.b[0] if len(self.b) == 1 else np.concatenate(self.b)
+                part = np.dot(a.T, b)
             self.dense = part if self.dense is None else self.dense + part
             self.a, self.b, self.rows = [], [], 0
         return self.dense
 
 
 class _Joined:
-    """np.concatenate with a memory of recent joins: a cell's weights and biases all get
-    the same g_t (W_ih, W_hh, b_ih, b_hh of a step) and fold together, so g is joined
-    once instead of four times (and the biases' row sum is taken once), even though the
-    joins of x_t and h_t for W_ih and W_hh come in between. Lives for one backward pass.
-    """
+    """np.concatenate of the g factors with a memory of the last join: a cell's weights
+    and biases all get the same g_t (W_ih, W_hh, b_ih, b_hh of a step) and fold
+    together, so g is joined once instead of four times, and the biases' row sum is
+    taken once for both. Lives for one backward pass."""
 
-    __slots__ = ("recent", "sums")
-    _KEEP = 4  # a cell's g, x and h, and one spare
+    __slots__ = ("key", "value", "source", "sum")
 
     def __init__(self) -> None:
-        # key (the arrays' ids) -> (joined array, the arrays): the arrays are kept alive
-        # with their ids, since a freed array's id can be reused by a new one, which would
-        # make a stale join look current
-        self.recent: dict[tuple, tuple[np.ndarray, list]] = {}
-        self.sums: dict[tuple, np.ndarray] = {}
+        self.key: tuple = ()
+        self.value: Any = None
+        self.source: list = []
+        self.sum: Any = None
 
     def __call__(self, arrays: list) -> np.ndarray:
-        if len(arrays) == 1:
-            return arrays[0]
         key = tuple(map(id, arrays))
-        hit = self.recent.get(key)
-        if hit is None:
-            if len(self.recent) >= self._KEEP:  # forget the oldest join
-                old = next(iter(self.recent))
-                del self.recent[old]
-                self.sums.pop(old, None)
-            hit = self.recent[key] = (np.concatenate(arrays), arrays)
-        return hit[0]
+        if key != self.key:
+            # keep the joined arrays alive with their ids: a freed array's id can be
+            # reused by a new one, which would make a stale join look current
+            self.key, self.source, self.sum = key, arrays, None
+            self.value = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        return self.value
 
-    def row_sum(self, arrays: list, joined: np.ndarray) -> np.ndarray:
-        """The sum of the rows of ``joined`` (the join of ``arrays``), taken once."""
-        key = tuple(map(id, arrays))
-        total = self.sums.get(key) if key in self.recent else None
-        if total is None:
-            total = joined.sum(axis=0)
-            if key in self.recent:
-                self.sums[key] = total
-        return total
+    def row_sum(self) -> np.ndarray:
+        """The sum of the rows of the last join."""
+        if self.sum is None:
+            self.sum = self.value.sum(axis=0)
+        return self.sum
 
 
 def _dense(g: Any, parent: Tensor) -> Any:
