@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..engine import Tensor
-from . import dot, style
+from . import dot, layout, style
 from .graph import (
     NON_STATE_ROLES,
     Cells,
@@ -25,12 +25,8 @@ from .picture import Picture, make
 # statements that open every cells view: time runs left to right, depth bottom to top
 _GRAPH_ATTRS = (
     "rankdir=BT", "newrank=true", "compound=true", "nodesep=0.5", "ranksep=0.45",
-    f"fontname={dot.quote(style.FONT)}",
-    f"node [fontname={dot.quote(style.FONT)}, fontsize=13, penwidth=1.2]",
-    f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]",
+    *layout.font_defaults("fontsize=13, penwidth=1.2"),
 )
-# the attributes of an invisible point: it holds a place in the layout, draws nothing
-_POINT = "style=invis, shape=point, width=0, height=0"
 
 
 @dataclass
@@ -72,45 +68,6 @@ def _is_bwd(row: tuple) -> bool:
     return _in_layer(row) and row[2] == 2
 
 
-def _columns(steps: list[int], has_init: bool, fold: bool | None, keep: int,
-             fold_above: int, window: tuple[int, int] | None,
-             has_rinit: bool = False, who: str = "draw_cells") -> list[tuple[str, int, int]]:
-    """Columns left to right as (kind, first step, last step): ("step", t, t),
-    ("init", 0, 0), ("fold", a, b), and last ("rinit", T+1, T+1), the initial state of
-    the backward direction of a bidirectional layer (it starts at the right end)."""
-    if not steps:
-        return [("init", 0, 0)] if has_init or has_rinit else []
-    T = steps[-1]
-    if window is not None:
-        a, b = window
-        if not (1 <= a <= b <= T):
-            raise ValueError(f"{who}: window {window} is not within steps 1..{T}")
-        visible = set(range(a, b + 1))
-    elif fold or (fold is None and T > fold_above):
-        if keep < 1:
-            raise ValueError(f"{who}: keep must be at least 1, got {keep}")
-        visible = set(range(1, keep + 1)) | set(range(T - keep + 1, T + 1))
-    else:
-        visible = set(steps)
-    cols: list[tuple[str, int, int]] = []
-    all_t = ([0] if has_init else []) + list(range(1, T + 1))
-    run: list[int] = []
-    for t in all_t:
-        shown = t in visible or (t == 0 and 1 in visible)
-        if shown:
-            if run:
-                cols.append(("fold", run[0], run[-1]))
-                run = []
-            cols.append(("init", 0, 0) if t == 0 else ("step", t, t))
-        else:
-            run.append(t)
-    if run:
-        cols.append(("fold", run[0], run[-1]))
-    if has_rinit:
-        cols.append(("rinit", T + 1, T + 1))
-    return cols
-
-
 def _edge_class(a: Slot, b: Slot) -> str:
     if a.role == "x":
         return style.INPUT
@@ -147,8 +104,7 @@ def draw_cells(
     window: (a, b) draws steps a..b in full and folds the rest. title: the heading.
     Returns a ``Picture`` (a graphviz.Digraph): ``.source``, ``.render(path)``.
     """
-    if arrows not in ("forward", "gradient"):
-        raise ValueError(f"draw_cells: arrows must be 'forward' or 'gradient', got {arrows!r}")
+    layout.check_arrows(arrows, "draw_cells")
     graph = walk(root)
     fl = get_flow(graph, flow, loss_at)
     cells = contract(graph, fl)
@@ -174,7 +130,7 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
     lines += [line for col in columns for line in col.lines]
     lines += [node_lines[nid] for nid in outside]
     lines += _same_rank(grid.rows, placed, [p for col in columns for p in col.points])
-    lines += _column_order([col.anchor for col in columns])
+    lines += layout.column_order([col.anchor for col in columns])
     lines += [chain for col in columns for chain in col.chains]
     lines += _edge_lines(edges, nodes, heads, arrows, placed)
     return make("cells", lines)
@@ -182,7 +138,7 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
 
 @dataclass
 class _Grid:
-    """Where the slots go: columns left to right (``_columns``), rows bottom to top
+    """Where the slots go: columns left to right (``layout.columns``), rows bottom to top
     (``_row_order``)."""
 
     slots: list[Slot]  # the backward direction's initial states moved to t = T + 1
@@ -210,8 +166,9 @@ def _grid(slots: list[Slot], fold: bool | None, keep: int, fold_above: int,
                  for k, s in enumerate(slots)]
     has_init = any(s.t == 0 for s in slots)
     has_rinit = any(k in starts and s.t != 0 for k, s in enumerate(slots))
-    cols = _columns(steps, has_init, fold, keep, fold_above, window, has_rinit)
-    col_of_t = {t: c for c, (_, a, b) in enumerate(cols) for t in range(a, b + 1)}
+    cols = layout.columns(steps, has_init, fold, keep, fold_above, window, has_rinit,
+                          who="draw_cells")
+    col_of_t = layout.column_of_step(cols)
     rows = sorted({_row_order(s) for s in slots})
     return _Grid(slots, starts, steps, cols, col_of_t, rows,
                  {r: k for k, r in enumerate(rows)})
@@ -303,7 +260,7 @@ def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
     an invisible point when the column has no node on that row."""
     kind, a, b = grid.cols[c]
     placed = sorted(placed)
-    lines = [f"subgraph cluster_{c} {{"] + ["\t" + x for x in _cluster_attrs(kind, a, b)]
+    lines = layout.open_cluster(f"cluster_{c}", kind, a, b)
     lines += ["\t" + node_lines[nid] + f" [group={_group(c, _is_bwd(r))}]"
               for r, nid in placed]
     stack = [nid for _, nid in placed]
@@ -312,7 +269,7 @@ def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
         anchor = stack[0]
     else:
         anchor = f"anchor{c}"
-        lines.append(f"\t{anchor} [{_POINT}]")
+        lines.append("\t" + layout.point(anchor))
         points.append((grid.rows[0], anchor))
         stack.insert(0, anchor)
     if any(_is_bwd(r) for r, _ in placed) and any(
@@ -321,7 +278,7 @@ def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
         lines += two_lines
         points += two_points
     else:
-        chains = _invisible_chain(stack)
+        chains = layout.invisible_chain(stack)
     lines.append("}")
     return _Column(lines, anchor, points, chains)
 
@@ -343,13 +300,13 @@ def _two_lines(grid: _Grid, c: int, placed: list[tuple[tuple, str]]
         stacks[bwd].append(nid)
         if _in_layer(r):
             ph = f"p{c}_{grid.row_ix[r]}"
-            lines.append(f"\t{ph} [{_POINT}, group={_group(c, not bwd)}]")
+            lines.append("\t" + layout.point(ph, f"group={_group(c, not bwd)}"))
             points.append((r, ph))
             stacks[not bwd].append(ph)
             left, right = (ph, nid) if bwd else (nid, ph)
-            chains.append(_invisible_edge(left, right))
+            chains.append(layout.invisible_edge(left, right))
     for stack in stacks.values():
-        chains += _invisible_chain(stack)
+        chains += layout.invisible_chain(stack)
     return lines, points, chains
 
 
@@ -357,15 +314,6 @@ def _group(c: int, bwd: bool) -> str:
     """The group (dot keeps a group's nodes in one straight line) of column c's forward
     line, or of its backward line."""
     return f"g{c}b" if bwd else f"g{c}"
-
-
-def _invisible_edge(a: str, b: str) -> str:
-    return f"{a} -> {b} [style=invis]"
-
-
-def _invisible_chain(ids: list[str]) -> list[str]:
-    """Invisible edges ids[0] -> ids[1] -> ...: they rank the nodes one above another."""
-    return [_invisible_edge(p, q) for p, q in zip(ids, ids[1:], strict=False)]
 
 
 def _same_rank(rows: list[tuple], placed: list[list[tuple[tuple, str]]],
@@ -376,15 +324,6 @@ def _same_rank(rows: list[tuple], placed: list[list[tuple[tuple, str]]],
     for r, nid in [p for col in placed for p in col] + points:
         by_row.setdefault(r, []).append(nid)
     return [dot.same_rank(by_row[r]) for r in rows if len(by_row.get(r, [])) > 1]
-
-
-def _column_order(anchors: list[str]) -> list[str]:
-    """Decides the columns' order, left to right in time: an invisible root with
-    ordering=out whose edges to each column's anchor dot keeps in that order."""
-    if len(anchors) < 2:
-        return []
-    return [f"order [{_POINT}, ordering=out]"] + [_invisible_edge("order", a)
-                                                  for a in anchors]
 
 
 def _edge_lines(edges: dict[tuple[str, str], _Drawn], nodes: list[Tensor], heads: set[int],
@@ -449,25 +388,6 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
                     f"{text}</font></td></tr>")
     table = '<table border="0" cellborder="0" cellspacing="1">' + "".join(rows) + "</table>"
     return [f"label={dot.label(table).text}", "labelloc=t", "labeljust=l"]
-
-
-def _cluster_attrs(kind: str, a: int, b: int) -> list[str]:
-    if kind in ("init", "rinit"):
-        text = "<b>t = 0</b>" if kind == "init" else (
-            f'<b>t = {a}</b><br/><font point-size="9">reverse start</font>')
-        return [f"label=<{text}>", "labeljust=c", "labelloc=b", 'style="dashed,rounded"',
-                'color="#AAAAAA"']
-    if kind == "fold":
-        n = b - a + 1
-        text = f"t = {a} … {b}" if n > 1 else f"t = {a}"
-        return [f'label=<<b>{text}</b><br/><font point-size="9">{n} step'
-                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c",
-                # at the foot of the column (rankdir=BT turns t into the bottom): the
-                # edge from the fold column up to L then does not run through the label
-                "labelloc=t", 'style="dashed,rounded"', 'color="#AAAAAA"']
-    return [f"label=<<b>t = {a}</b>>", "labeljust=c", "labelloc=b",
-            'style="rounded,filled"',
-            f'fillcolor="{style.CLUSTER_FILL}"', f'color="{style.CLUSTER_PEN}"']
 
 
 def _fill_key(s: Slot, init: bool) -> str:

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor
-from . import dot, style
-from .cells import _cluster_attrs, _columns
+from . import dot, layout, style
 from .graph import NON_STATE_ROLES, Graph, get_flow, head_params, is_bias, is_param, norm, walk
 from .names import state_name, weight_name
 from .picture import Picture, make
@@ -49,8 +48,7 @@ def draw_ops(
     norm of their gradient. Weights are not drawn as nodes: they are named in the ops
     that use them (``Wₕₕ⁽¹⁾ h₀⁽¹⁾ + bₕₕ⁽¹⁾``).
     """
-    if arrows not in ("forward", "gradient"):
-        raise ValueError(f"draw_ops: arrows must be 'forward' or 'gradient', got {arrows!r}")
+    layout.check_arrows(arrows, "draw_ops")
     graph = walk(root)
     fl = get_flow(graph, flow, loss_at)
     if not any("t" in n.tags for n in graph.nodes):
@@ -65,9 +63,7 @@ def draw_ops(
 def _plain(graph: Graph, fl: Any, arrows: str, title: str | None) -> Picture:
     nodes = graph.nodes
     scalar = all(isinstance(n.data, float) for n in nodes)
-    lines = ["rankdir=LR", f"fontname={dot.quote(style.FONT)}",
-             f"node [fontname={dot.quote(style.FONT)}, fontsize=11]",
-             f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]"]
+    lines = ["rankdir=LR", *layout.font_defaults("fontsize=11")]
     if title:
         lines += [f'label=<<font point-size="16"><b>{dot.html(title, 120)}</b></font>>',
                   "labelloc=t", "labeljust=l"]
@@ -309,9 +305,9 @@ class _Tagged:
                         and 1 <= t <= self.T and self.kind[k] != "hidden"})
         has_init = any(self.step[k] == 0 for k in range(len(nodes)) if self.kind[k] == "init")
         has_rinit = any(self.step[k] == self.T + 1 for k in range(len(nodes)))
-        cols = _columns(steps, has_init, fold, keep, fold_above, window, has_rinit,
-                        who="draw_ops")
-        col_of_t = {t: c for c, (_, a, b) in enumerate(cols) for t in range(a, b + 1)}
+        cols = layout.columns(steps, has_init, fold, keep, fold_above, window, has_rinit,
+                              who="draw_ops")
+        col_of_t = layout.column_of_step(cols)
 
         drawn: dict[int, str] = {}
         fold_members: dict[str, tuple[str, tuple, int, int]] = {}
@@ -332,9 +328,7 @@ class _Tagged:
         flows = [f for e in edges.values() for f in e.flows if f]
         largest = max(flows, default=0.0)
         lines = ["rankdir=BT", "newrank=true", "nodesep=0.25", "ranksep=0.3",
-                 f"fontname={dot.quote(style.FONT)}",
-                 f"node [fontname={dot.quote(style.FONT)}, fontsize=11]",
-                 f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]"]
+                 *layout.font_defaults("fontsize=11")]
         lines += self._header(edges)
 
         # rank groups: each state row, the inputs, the sum of the losses
@@ -365,24 +359,20 @@ class _Tagged:
         anchors = []
         for c, (kind, a, b) in enumerate(cols):
             ids = by_col.get(c, [])
-            lines.append(f"subgraph cluster_t{c} {{")
-            lines += ["\t" + x for x in _cluster_attrs(kind, a, b)]
+            lines += layout.open_cluster(f"cluster_t{c}", kind, a, b)
             lines += ["\t" + node_line[nid] for nid in ids]
             lines.append("}")
             xs = [nid for nid in ids if group_of.get(nid) == "x"]
             if not xs:  # an invisible point on the inputs' rank holds the column's place
                 xs = [f"anchor{c}"]
-                lines.append(f"\t{xs[0]} [style=invis, shape=point, width=0, height=0]")
+                lines.append("\t" + layout.point(xs[0]))
                 groups.setdefault("x", []).append(xs[0])
             anchors.append(xs[0])
             if kind == "fold":  # hold the fold column together: x -> rows -> head
                 chain = sorted(ids, key=lambda nid: self._fold_order(fold_members[nid][1]))
-                lines += [f"{p} -> {q} [style=invis]"
-                          for p, q in zip(chain, chain[1:], strict=False)]
+                lines += layout.invisible_chain(chain)
         lines += [node_line[nid] for nid in by_col.get(None, [])]
-        if len(anchors) > 1:
-            lines.append("order [style=invis, shape=point, width=0, height=0, ordering=out]")
-            lines += [f"order -> {a} [style=invis]" for a in anchors]
+        lines += layout.column_order(anchors)
         lines += [dot.same_rank(ids) for ids in groups.values() if len(ids) > 1]
         col_of = {nid: c for c, ids in by_col.items() for nid in ids}
         for e in edges.values():

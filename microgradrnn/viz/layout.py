@@ -1,0 +1,126 @@
+"""What the cells view and the ops view share in laying out an unrolled graph: the columns
+of time (which steps are drawn, which fold), the clusters that frame them, and the
+invisible points and edges that hold the grid in place."""
+
+from __future__ import annotations
+
+from . import dot, style
+
+# the attributes of an invisible point: it holds a place in the layout, draws nothing
+POINT = "style=invis, shape=point, width=0, height=0"
+
+
+def font_defaults(node_attrs: str) -> list[str]:
+    """The font statements that open a picture; ``node_attrs`` are the node defaults
+    besides the font (``fontsize=11``)."""
+    font = dot.quote(style.FONT)
+    return [f"fontname={font}", f"node [fontname={font}, {node_attrs}]",
+            f"edge [fontname={font}, fontsize=9, arrowsize=0.7]"]
+
+
+def check_arrows(arrows: str, who: str) -> None:
+    """Refuse an ``arrows`` option that is neither "forward" nor "gradient"."""
+    if arrows not in ("forward", "gradient"):
+        raise ValueError(f"{who}: arrows must be 'forward' or 'gradient', got {arrows!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# Columns: time left to right
+
+
+def columns(steps: list[int], has_init: bool, fold: bool | None, keep: int,
+            fold_above: int, window: tuple[int, int] | None, has_rinit: bool,
+            who: str) -> list[tuple[str, int, int]]:
+    """Columns left to right as (kind, first step, last step): ("step", t, t),
+    ("init", 0, 0), ("fold", a, b), and last ("rinit", T+1, T+1), the initial state of
+    the backward direction of a bidirectional layer (it starts at the right end).
+    ``who`` names the caller in errors."""
+    if not steps:
+        return [("init", 0, 0)] if has_init or has_rinit else []
+    T = steps[-1]
+    if window is not None:
+        a, b = window
+        if not (1 <= a <= b <= T):
+            raise ValueError(f"{who}: window {window} is not within steps 1..{T}")
+        visible = set(range(a, b + 1))
+    elif fold or (fold is None and T > fold_above):
+        if keep < 1:
+            raise ValueError(f"{who}: keep must be at least 1, got {keep}")
+        visible = set(range(1, keep + 1)) | set(range(T - keep + 1, T + 1))
+    else:
+        visible = set(steps)
+    cols: list[tuple[str, int, int]] = []
+    all_t = ([0] if has_init else []) + list(range(1, T + 1))
+    run: list[int] = []
+    for t in all_t:
+        shown = t in visible or (t == 0 and 1 in visible)
+        if shown:
+            if run:
+                cols.append(("fold", run[0], run[-1]))
+                run = []
+            cols.append(("init", 0, 0) if t == 0 else ("step", t, t))
+        else:
+            run.append(t)
+    if run:
+        cols.append(("fold", run[0], run[-1]))
+    if has_rinit:
+        cols.append(("rinit", T + 1, T + 1))
+    return cols
+
+
+def column_of_step(cols: list[tuple[str, int, int]]) -> dict[int, int]:
+    """Step -> the index of the column that draws it (a fold column draws several)."""
+    return {t: c for c, (_, a, b) in enumerate(cols) for t in range(a, b + 1)}
+
+
+def cluster_attrs(kind: str, a: int, b: int) -> list[str]:
+    """The attributes of the cluster framing a column of ``columns``: its label (the
+    step, or the steps folded) and its look."""
+    if kind in ("init", "rinit"):
+        text = "<b>t = 0</b>" if kind == "init" else (
+            f'<b>t = {a}</b><br/><font point-size="9">reverse start</font>')
+        return [f"label=<{text}>", "labeljust=c", "labelloc=b", 'style="dashed,rounded"',
+                'color="#AAAAAA"']
+    if kind == "fold":
+        n = b - a + 1
+        text = f"t = {a} … {b}" if n > 1 else f"t = {a}"
+        return [f'label=<<b>{text}</b><br/><font point-size="9">{n} step'
+                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c",
+                # at the foot of the column (rankdir=BT turns t into the bottom): the
+                # edge from the fold column up to L then does not run through the label
+                "labelloc=t", 'style="dashed,rounded"', 'color="#AAAAAA"']
+    return [f"label=<<b>t = {a}</b>>", "labeljust=c", "labelloc=b",
+            'style="rounded,filled"',
+            f'fillcolor="{style.CLUSTER_FILL}"', f'color="{style.CLUSTER_PEN}"']
+
+
+def open_cluster(name: str, kind: str, a: int, b: int) -> list[str]:
+    """The statements that open the cluster ``name`` of a column; the caller adds its
+    nodes and the closing brace."""
+    return [f"subgraph {name} {{"] + ["\t" + x for x in cluster_attrs(kind, a, b)]
+
+
+# ---------------------------------------------------------------------------------------
+# Invisible scaffolding: points and edges that hold places and draw nothing
+
+
+def point(nid: str, more: str = "") -> str:
+    """An invisible point ``nid``; ``more`` adds attributes (``group=g1``)."""
+    return f"{nid} [{POINT}{', ' + more if more else ''}]"
+
+
+def invisible_edge(a: str, b: str) -> str:
+    return f"{a} -> {b} [style=invis]"
+
+
+def invisible_chain(ids: list[str]) -> list[str]:
+    """Invisible edges ids[0] -> ids[1] -> ...: they rank the nodes one above another."""
+    return [invisible_edge(p, q) for p, q in zip(ids, ids[1:], strict=False)]
+
+
+def column_order(anchors: list[str]) -> list[str]:
+    """Decides the columns' order, left to right in time: an invisible root with
+    ordering=out whose edges to each column's anchor dot keeps in that order."""
+    if len(anchors) < 2:
+        return []
+    return [point("order", "ordering=out")] + [invisible_edge("order", a) for a in anchors]
