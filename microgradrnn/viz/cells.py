@@ -3,7 +3,7 @@ named on the edges; time left to right, depth bottom to top."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..engine import Tensor
@@ -28,16 +28,8 @@ _GRAPH_ATTRS = (
     *layout.font_defaults("fontsize=13, penwidth=1.2"),
 )
 
-
-@dataclass
-class _Drawn:
-    """A drawn edge: one or more contracted edges between the same two drawn nodes."""
-
-    src: str
-    dst: str
-    cls: str
-    flows: list[float | None] = field(default_factory=list)
-    weights: list[int] = field(default_factory=list)
+# where a flat edge's label goes: below its right end
+_FLAT_LABEL = {"labelangle": -18, "labeldistance": 4.5, "labelfontsize": 9}
 
 
 def _row_order(s: Slot) -> tuple:
@@ -183,7 +175,7 @@ def _drawn_nodes(grid: _Grid) -> tuple[list[str], dict[str, list[int]]]:
     for k, s in enumerate(grid.slots):
         c = grid.column(s)
         if c is not None and grid.cols[c][0] == "fold":
-            nid = f"fold{c}_{grid.row_ix[_row_order(s)]}"
+            nid = layout.fold_id(c, grid.row_ix[_row_order(s)])
             folded.setdefault(nid, []).append(k)
         else:
             nid = f"n{s.rep}"
@@ -192,21 +184,19 @@ def _drawn_nodes(grid: _Grid) -> tuple[list[str], dict[str, list[int]]]:
 
 
 def _merged_edges(cells: Cells, slots: list[Slot], drawn: list[str]
-                  ) -> dict[tuple[str, str], _Drawn]:
+                  ) -> dict[tuple[str, str], layout.Drawn]:
     """Decides the drawn edges: the contracted edges between the same two drawn nodes
-    become one (folding gives many such). Dropped: edges inside one drawn node, and
-    between two fold nodes of one column (a folded column shows its rows, not the edges
-    among them). Weights are named on the edge, biases are not (as in the header)."""
+    become one (folding gives many such); those ``layout.draws_edge`` drops are not
+    drawn. Weights are named on the edge, biases are not (as in the header)."""
     nodes = cells.graph.nodes
-    edges: dict[tuple[str, str], _Drawn] = {}
+    edges: dict[tuple[str, str], layout.Drawn] = {}
     for e in cells.edges:
         a, b = drawn[e.src], drawn[e.dst]
-        if a == b or (a.startswith("fold") and b.startswith("fold")
-                      and a.split("_")[0] == b.split("_")[0]):
+        if not layout.draws_edge(a, b):
             continue
         d = edges.get((a, b))
         if d is None:
-            d = edges[(a, b)] = _Drawn(a, b, _edge_class(slots[e.src], slots[e.dst]))
+            d = edges[(a, b)] = layout.Drawn(a, b, _edge_class(slots[e.src], slots[e.dst]))
         d.flows.append(norm(e.flow))
         for w in sorted(e.weights):
             if w not in d.weights and not is_bias(nodes[w]):
@@ -326,11 +316,12 @@ def _same_rank(rows: list[tuple], placed: list[list[tuple[tuple, str]]],
     return [dot.same_rank(by_row[r]) for r in rows if len(by_row.get(r, [])) > 1]
 
 
-def _edge_lines(edges: dict[tuple[str, str], _Drawn], nodes: list[Tensor], heads: set[int],
-                arrows: str, placed: list[list[tuple[tuple, str]]]) -> list[str]:
+def _edge_lines(edges: dict[tuple[str, str], layout.Drawn], nodes: list[Tensor],
+                heads: set[int], arrows: str, placed: list[list[tuple[tuple, str]]]
+                ) -> list[str]:
     """The drawn edges' statements: widths against the largest flow drawn; an edge's
     column and row ends decide which way it points and whether it lies flat."""
-    largest = max((f for d in edges.values() for f in d.flows if f), default=0.0)
+    largest = layout.largest_flow(edges.values())
     col_of = {nid: c for c, col in enumerate(placed) for _, nid in col}
     row_of = {nid: r for col in placed for r, nid in col}
     return [_edge_line(d, nodes, heads, largest, arrows, col_of, row_of)
@@ -432,33 +423,11 @@ def _fold_attrs(members: list[Slot], layers: int) -> dict:
             "color": "#999999", "fontcolor": "#555555"}
 
 
-def _edge_line(d: _Drawn, nodes: list, heads: set[int], largest: float, arrows: str,
+def _edge_line(d: layout.Drawn, nodes: list, heads: set[int], largest: float, arrows: str,
                col_of: dict[str, int], row_of: dict[str, tuple]) -> str:
-    color = style.COLOR[d.cls]
-    single = len(d.flows) == 1
-    f = d.flows[0] if single else max((x for x in d.flows if x), default=None)
-    names = " ".join(weight_name(nodes[w].label, w in heads) for w in d.weights)
-    text = names
-    if single and f is not None:
-        text += ("  " if text else "") + dot.num(f)
-    folded = d.src.startswith("fold") or d.dst.startswith("fold")
-    a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(f, largest)}
-    tail, head = d.src, d.dst
-    back = arrows == "gradient"
-    ct, ch = col_of.get(tail), col_of.get(head)
-    if ct is not None and ch is not None and ct > ch:  # a right-to-left edge (bwd layer)
-        tail, head, back = head, tail, not back
-    flat = row_of.get(tail) is not None and row_of.get(tail) == row_of.get(head)
-    if text:
-        # a flat edge's label goes below its right end (headlabel): a plain label on a
-        # flat edge makes dot bend it into an S around a label node
-        a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
-        if flat:
-            a.update(labelangle=-18, labeldistance=4.5, labelfontsize=9)
-    if folded:
-        a["style"] = "dashed"
-    if back:
-        a["dir"] = "back"
-    if flat:
-        a["tailport"], a["headport"] = "e", "w"
-    return dot.edge(tail, head, a)
+    """An edge's statement, labelled with the weights it goes through and, for one edge
+    of the graph, its flow."""
+    text = " ".join(weight_name(nodes[w].label, w in heads) for w in d.weights)
+    if d.single and d.flow is not None:
+        text += ("  " if text else "") + dot.num(d.flow)
+    return layout.edge_line(d, largest, arrows, col_of, row_of, text, _FLAT_LABEL)

@@ -1,8 +1,12 @@
 """What the cells view and the ops view share in laying out an unrolled graph: the columns
-of time (which steps are drawn, which fold), the clusters that frame them, and the
-invisible points and edges that hold the grid in place."""
+of time (which steps are drawn, which fold), the clusters that frame them, the invisible
+points and edges that hold the grid in place, and the drawn edges between nodes."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from . import dot, style
 
@@ -124,3 +128,89 @@ def column_order(anchors: list[str]) -> list[str]:
     if len(anchors) < 2:
         return []
     return [point("order", "ordering=out")] + [invisible_edge("order", a) for a in anchors]
+
+
+# ---------------------------------------------------------------------------------------
+# Drawn edges: the graph's edges between the same two drawn nodes, merged
+
+
+def fold_id(c: int, i: int) -> str:
+    """The id of fold node i of column c: one dashed node standing for a row's nodes
+    over the steps the column folds."""
+    return f"fold{c}_{i}"
+
+
+def is_fold(nid: str) -> bool:
+    return nid.startswith("fold")
+
+
+def draws_edge(a: str, b: str) -> bool:
+    """Whether an edge from drawn node a to drawn node b is drawn. Not drawn: an edge
+    inside one drawn node, or between two fold nodes of one column (a folded column
+    shows its rows, not the edges among them)."""
+    return a != b and not (is_fold(a) and is_fold(b) and a.split("_")[0] == b.split("_")[0])
+
+
+@dataclass
+class Drawn:
+    """A drawn edge: one or more of the graph's edges between the same two drawn nodes.
+    ``weights``: the weights named on it (cells view); ``down``: from an op on a row
+    down into its cell, an edge that constrains no rank (ops view)."""
+
+    src: str
+    dst: str
+    cls: str
+    flows: list[float | None] = field(default_factory=list)
+    weights: list[int] = field(default_factory=list)
+    down: bool = False
+
+    @property
+    def single(self) -> bool:
+        """One edge of the graph: its flow is the edge's number."""
+        return len(self.flows) == 1
+
+    @property
+    def flow(self) -> float | None:
+        """The flow the pen width shows: the one edge's, else the largest of the merged
+        edges' (None when none has one)."""
+        if self.single:
+            return self.flows[0]
+        return max((x for x in self.flows if x), default=None)
+
+
+def largest_flow(edges: Iterable[Drawn]) -> float:
+    """The largest flow drawn: the pen widths are set against it."""
+    return max((f for d in edges for f in d.flows if f), default=0.0)
+
+
+def edge_line(d: Drawn, largest: float, arrows: str, col_of: Mapping[str, int | None],
+              rank_of: Mapping[str, Any], text: str, flat_label: Mapping[str, Any]) -> str:
+    """The statement of a drawn edge, coloured by its class, as wide as its flow.
+
+    Decides which way it points and whether it lies flat: an edge from a column to one
+    on its left (the backward direction of a bidirectional layer) is written left to
+    right and its arrow turned, so that it does not pull the columns out of order; an
+    edge between two nodes of one rank (``rank_of``) lies flat, east port to west port.
+    ``text`` labels it: below the right end of a flat edge (placed by ``flat_label``),
+    as a plain label otherwise (one on a flat edge makes dot bend it into an S around a
+    label node)."""
+    color = style.COLOR[d.cls]
+    a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(d.flow, largest)}
+    tail, head, back = d.src, d.dst, arrows == "gradient"
+    ct, ch = col_of.get(tail), col_of.get(head)
+    if ct is not None and ch is not None and ct > ch:
+        tail, head, back = head, tail, not back
+    flat = rank_of.get(tail) is not None and rank_of.get(tail) == rank_of.get(head)
+    if text:
+        a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
+        if flat:
+            a.update(flat_label)
+    if is_fold(d.src) or is_fold(d.dst):
+        a["style"] = "dashed"
+    if back:
+        a["dir"] = "back"
+    if flat:
+        a["tailport"], a["headport"] = "e", "w"
+    elif d.down:
+        a["constraint"] = "false"  # LSTM: W_hh h_t-1 sits on h's row, feeds the gates
+    return dot.edge(tail, head, a)

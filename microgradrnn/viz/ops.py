@@ -11,7 +11,6 @@ An untagged graph of Values draws like micrograd's ``draw_dot``.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,8 @@ from .picture import Picture, make
 _SYMBOL = {"add": "+", "mul": "×", "sub": "−", "div": "/", "neg": "−", "sigmoid": "σ",
            "matmul": "@", "getitem": "slice", "concatenate": "concat", "pow": "**"}
 _STATE_SKIP = NON_STATE_ROLES + ("gate",)
+# where a flat edge's label goes: below its right end
+_FLAT_LABEL = {"labelangle": -25, "labeldistance": 2.2, "labelfontsize": 9}
 
 
 def draw_ops(
@@ -132,15 +133,6 @@ def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
 
 # ---------------------------------------------------------------------------------------
 # Tagged graphs: one cluster per step, one straight row per layer
-
-
-@dataclass
-class _Edge:
-    src: str
-    dst: str
-    cls: str
-    flows: list[float | None] = field(default_factory=list)
-    down: bool = False  # from an op on a row down into its cell: no rank constraint
 
 
 class _Tagged:
@@ -318,15 +310,14 @@ class _Tagged:
             c = col_of_t.get(self.step[k]) if self.step[k] is not None else None
             if c is not None and cols[c][0] == "fold":
                 what = self._fold_row(k)
-                nid = f"fold{c}_{fold_ids.setdefault(what, len(fold_ids))}"
+                nid = layout.fold_id(c, fold_ids.setdefault(what, len(fold_ids)))
                 fold_members[nid] = ("fold", what, cols[c][1], cols[c][2])
                 drawn[k] = nid
             else:
                 drawn[k] = f"n{k}"
 
         edges = self._edges(drawn)
-        flows = [f for e in edges.values() for f in e.flows if f]
-        largest = max(flows, default=0.0)
+        largest = layout.largest_flow(edges.values())
         lines = ["rankdir=BT", "newrank=true", "nodesep=0.25", "ranksep=0.3",
                  *layout.font_defaults("fontsize=11")]
         lines += self._header(edges)
@@ -336,7 +327,7 @@ class _Tagged:
         for k, nid in drawn.items():
             g = None
             if k in self.on_row:
-                g = "row " + repr(self.on_row[k] if nid.startswith("n") else
+                g = "row " + repr(self.on_row[k] if not layout.is_fold(nid) else
                                   self._fold_row(k)[1])
             elif self.kind[k] in ("x", "sum"):
                 g = self.kind[k]
@@ -425,21 +416,22 @@ class _Tagged:
                     out.append((r, self.fl.edge(self.nodes[q], j)))
         return sorted(out, key=lambda x: x[0])
 
-    def _edges(self, drawn: dict[int, str]) -> dict[tuple[str, str], _Edge]:
-        edges: dict[tuple[str, str], _Edge] = {}
+    def _edges(self, drawn: dict[int, str]) -> dict[tuple[str, str], layout.Drawn]:
+        """The drawn edges: the graph's edges between the same two drawn nodes become
+        one; those ``layout.draws_edge`` drops, and those from weights, are not drawn."""
+        edges: dict[tuple[str, str], layout.Drawn] = {}
         for k, node in enumerate(self.nodes):
             if k not in drawn:
                 continue
             for i in range(len(node.parents)):
                 for p, g in self._sources(k, i, node.tags.get("t")):
                     a, b = drawn.get(p), drawn[k]
-                    if a is None or a == b or (a.startswith("fold") and b.startswith("fold")
-                                               and a.split("_")[0] == b.split("_")[0]):
+                    if a is None or not layout.draws_edge(a, b):
                         continue
                     e = edges.get((a, b))
                     if e is None:
-                        e = edges[(a, b)] = _Edge(a, b, self._edge_class(p, k),
-                                                  down=p in self.entries)
+                        e = edges[(a, b)] = layout.Drawn(a, b, self._edge_class(p, k),
+                                                         down=p in self.entries)
                     e.flows.append(norm(g))
         return edges
 
@@ -462,31 +454,12 @@ class _Tagged:
                 tp.get("role") != tc.get("role") else style.OTHER
         return style.OTHER
 
-    def _edge_line(self, e: _Edge, largest: float, group_of: dict[str, str],
+    def _edge_line(self, e: layout.Drawn, largest: float, group_of: dict[str, str],
                    col_of: dict[str, int | None]) -> str:
-        color = style.COLOR[e.cls]
-        f = e.flows[0] if len(e.flows) == 1 else max((x for x in e.flows if x), default=None)
-        a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(f, largest)}
-        tail, head, back = e.src, e.dst, self.arrows == "gradient"
-        ct, ch = col_of.get(tail), col_of.get(head)
-        if ct is not None and ch is not None and ct > ch:  # right to left (backward layer)
-            tail, head, back = head, tail, not back
-        flat = group_of.get(tail) is not None and group_of.get(tail) == group_of.get(head)
-        if len(e.flows) == 1 and f is not None:
-            text = dot.label(f'<font color="{color}">{dot.num(f)}</font>')
-            if flat:  # a plain label would bend a flat edge around a label node
-                a.update(headlabel=text, labelangle=-25, labeldistance=2.2, labelfontsize=9)
-            else:
-                a["label"] = text
-        if e.src.startswith("fold") or e.dst.startswith("fold"):
-            a["style"] = "dashed"
-        if back:
-            a["dir"] = "back"
-        if flat:
-            a["tailport"], a["headport"] = "e", "w"
-        elif e.down:
-            a["constraint"] = "false"  # LSTM: W_hh h_t-1 sits on h's row, feeds the gates
-        return dot.edge(tail, head, a)
+        """An edge's statement, labelled with its flow when it is one edge of the graph;
+        it lies flat along a rank group (``group_of``)."""
+        text = dot.num(e.flow) if e.single and e.flow is not None else ""
+        return layout.edge_line(e, largest, self.arrows, col_of, group_of, text, _FLAT_LABEL)
 
     # -- nodes ----------------------------------------------------------------------
 
@@ -535,7 +508,7 @@ class _Tagged:
         return text + (" · " + " ".join(ws) if ws else "")
 
     def _node_line(self, k: int, nid: str, folds: dict[str, tuple]) -> str:
-        if nid.startswith("fold"):
+        if layout.is_fold(nid):
             return dot.node(nid, self._fold_attrs(*folds[nid][1:]))
         n = self.nodes[k]
         name = self._name(k)
@@ -581,7 +554,7 @@ class _Tagged:
         return {"label": dot.label(text), "shape": "box", "style": "dashed,rounded",
                 "color": "#999999", "fontcolor": "#555555"}
 
-    def _header(self, edges: dict[tuple[str, str], _Edge]) -> list[str]:
+    def _header(self, edges: dict[tuple[str, str], layout.Drawn]) -> list[str]:
         head = self.title or f"every op of the graph, T = {self.T}"
         rows = [f'<tr><td align="left"><font point-size="16"><b>{dot.html(head, 120)}'
                 "</b></font></td></tr>"]
