@@ -335,27 +335,14 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
         T = steps[-1] if steps else 0
         title = (f"{layers}-layer recurrent network unrolled over T = {T}" if T
                  else "computation graph")
-    rows = [f'<tr><td align="left"><font point-size="18"><b>{dot.html(title, 120)}'
-            "</b></font></td></tr>"]
-    present = {d.cls for d in edges.values()}
-    no_grad_input = any(d.cls == style.INPUT and not any(d.flows) for d in edges.values())
-    for cls in (style.TEMPORAL, style.SPATIAL, style.INPUT, style.CELL, style.OTHER):
-        if cls in present:
-            text = style.LEGEND[cls]
-            if cls == style.INPUT and no_grad_input:
-                text += " (no gradient needed)"
-            rows.append(f'<tr><td align="left">{style.swatch(style.COLOR[cls])} '
-                        f"{text}</td></tr>")
+    rows = [layout.title_row(title, 18)]
+    legend = dict(style.LEGEND)
+    if any(d.cls == style.INPUT and not any(d.flows) for d in edges.values()):
+        legend[style.INPUT] += " (no gradient needed)"
+    rows += layout.legend_rows(edges.values(), legend)
     ws = [w for w in cells.params if not is_bias(nodes[w])]
-    if ws:
-        parts = []
-        for w in ws:
-            g = norm(fl.grad(nodes[w]))
-            parts.append(f"{weight_name(nodes[w].label, w in heads)} {dot.num(g)}"
-                         if g is not None else weight_name(nodes[w].label, w in heads))
-        rows.append(f'<tr><td align="left"><font color="{style.WEIGHTS}">'
-                    "shared weights, ‖grad‖ summed over all uses:  "
-                    + "   ".join(parts) + "</font></td></tr>")
+    rows += layout.weights_rows("shared weights, ‖grad‖ summed over all uses", ws, nodes,
+                                heads, fl)
     notes = []
     if arrows == "gradient":
         notes.append("arrows point the way gradients flow (backward)")
@@ -374,11 +361,8 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
                     "share a numbered one's gradient")
     if any(s.direction == "bwd" for s in cells.slots):
         more.append("′ marks the backward direction")
-    for text in ["; ".join(notes)] + more:
-        rows.append(f'<tr><td align="left"><font point-size="10" color="{style.NOTE}">'
-                    f"{text}</font></td></tr>")
-    table = '<table border="0" cellborder="0" cellspacing="1">' + "".join(rows) + "</table>"
-    return [f"label={dot.label(table).text}", "labelloc=t", "labeljust=l"]
+    rows += [layout.note_row(text) for text in ["; ".join(notes)] + more]
+    return layout.heading(rows)
 
 
 def _fill_key(s: Slot, init: bool) -> str:

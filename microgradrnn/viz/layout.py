@@ -1,6 +1,7 @@
 """What the cells view and the ops view share in laying out an unrolled graph: the columns
 of time (which steps are drawn, which fold), the clusters that frame them, the invisible
-points and edges that hold the grid in place, and the drawn edges between nodes."""
+points and edges that hold the grid in place, the drawn edges between nodes, and the
+heading above it all (title, legend, shared weights, notes)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engine import Tensor
 from . import dot, style
+from .graph import norm
+from .names import weight_name
 
 # the attributes of an invisible point: it holds a place in the layout, draws nothing
 POINT = "style=invis, shape=point, width=0, height=0"
@@ -214,3 +218,50 @@ def edge_line(d: Drawn, largest: float, arrows: str, col_of: Mapping[str, int | 
     elif d.down:
         a["constraint"] = "false"  # LSTM: W_hh h_t-1 sits on h's row, feeds the gates
     return dot.edge(tail, head, a)
+
+
+# ---------------------------------------------------------------------------------------
+# The heading: an HTML table of rows above the picture
+
+# the legend's order: the edge classes a picture draws, each with its swatch
+LEGEND_ORDER = (style.TEMPORAL, style.SPATIAL, style.INPUT, style.CELL, style.OTHER)
+
+
+def _row(body: str) -> str:
+    return f'<tr><td align="left">{body}</td></tr>'
+
+
+def title_row(title: str, size: int) -> str:
+    return _row(f'<font point-size="{size}"><b>{dot.html(title, 120)}</b></font>')
+
+
+def legend_rows(edges: Iterable[Drawn], texts: Mapping[str, str]) -> list[str]:
+    """A row per edge class drawn, in ``LEGEND_ORDER``: its colour and ``texts[class]``."""
+    present = {d.cls for d in edges}
+    return [_row(f"{style.swatch(style.COLOR[cls])} {texts[cls]}")
+            for cls in LEGEND_ORDER if cls in present]
+
+
+def weights_rows(intro: str, ws: list[int], nodes: list[Tensor], heads: set[int],
+                 fl: Any) -> list[str]:
+    """The shared weights ``ws`` (node indices) by name, each with the norm of its
+    gradient: one row after ``intro``, none when there are no weights."""
+    if not ws:
+        return []
+    parts = []
+    for w in ws:
+        g = norm(fl.grad(nodes[w]))
+        name = weight_name(nodes[w].label, w in heads)
+        parts.append(f"{name} {dot.num(g)}" if g is not None else name)
+    return [_row(f'<font color="{style.WEIGHTS}">{intro}:  ' + "   ".join(parts)
+                 + "</font>")]
+
+
+def note_row(text: str) -> str:
+    return _row(f'<font point-size="10" color="{style.NOTE}">{text}</font>')
+
+
+def heading(rows: list[str]) -> list[str]:
+    """The statements that put ``rows`` in a table above the picture, flush left."""
+    table = '<table border="0" cellborder="0" cellspacing="1">' + "".join(rows) + "</table>"
+    return [f"label={dot.label(table).text}", "labelloc=t", "labeljust=l"]

@@ -555,34 +555,18 @@ class _Tagged:
                 "color": "#999999", "fontcolor": "#555555"}
 
     def _header(self, edges: dict[tuple[str, str], layout.Drawn]) -> list[str]:
-        head = self.title or f"every op of the graph, T = {self.T}"
-        rows = [f'<tr><td align="left"><font point-size="16"><b>{dot.html(head, 120)}'
-                "</b></font></td></tr>"]
-        present = {e.cls for e in edges.values()}
+        rows = [layout.title_row(self.title or f"every op of the graph, T = {self.T}", 16)]
         legend = {**style.LEGEND, style.OTHER: "inside a cell: the ops of one step "
                   "(their gradients sum where a node feeds several)"}
-        for cls in (style.TEMPORAL, style.SPATIAL, style.INPUT, style.CELL, style.OTHER):
-            if cls in present:
-                rows.append(f'<tr><td align="left">{style.swatch(style.COLOR[cls])} '
-                            f"{legend[cls]}</td></tr>")
-        ws = sorted(self.params)
-        if ws:
-            parts = []
-            for w in ws:
-                g = norm(self.fl.grad(self.nodes[w]))
-                name = weight_name(self.nodes[w].label, w in self.heads)
-                parts.append(f"{name} {dot.num(g)}" if g is not None else name)
-            rows.append(f'<tr><td align="left"><font color="{style.WEIGHTS}">'
-                        "shared weights (named in the ops that use them), ‖grad‖ summed "
-                        "over all uses:  " + "   ".join(parts) + "</font></td></tr>")
+        rows += layout.legend_rows(edges.values(), legend)
+        rows += layout.weights_rows(
+            "shared weights (named in the ops that use them), ‖grad‖ summed over all uses",
+            sorted(self.params), self.nodes, self.heads, self.fl)
         note = ("gradients of L" + dot.sub(self.loss_at) + " only") if self.loss_at \
             is not None else "gradients of the root"
         arrows = ("arrows point the way gradients flow" if self.arrows == "gradient" else
                   "arrows point forward; gradients flow against them")
-        rows.append(f'<tr><td align="left"><font point-size="10" color="{style.NOTE}">'
-                    f"{arrows}; edge width ~ log ‖gradient along the edge‖, number = that "
-                    f"norm; {note}; each layer's row: hₜ₋₁ → ops → hₜ on one line"
-                    "</font></td></tr>")
-        table = '<table border="0" cellborder="0" cellspacing="1">' + "".join(rows) + \
-            "</table>"
-        return [f"label={dot.label(table).text}", "labelloc=t", "labeljust=l"]
+        rows.append(layout.note_row(
+            f"{arrows}; edge width ~ log ‖gradient along the edge‖, number = that "
+            f"norm; {note}; each layer's row: hₜ₋₁ → ops → hₜ on one line"))
+        return layout.heading(rows)
