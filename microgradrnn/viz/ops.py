@@ -11,6 +11,7 @@ An untagged graph of Values draws like micrograd's ``draw_dot``.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -133,6 +134,16 @@ def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
 
 # ---------------------------------------------------------------------------------------
 # Tagged graphs: one cluster per step, one straight row per layer
+
+
+@dataclass
+class _Column:
+    """One column of the ops view: its statements, and its anchor on the inputs' rank
+    (``point``: an invisible point made to hold the place)."""
+
+    lines: list[str]
+    anchor: str
+    point: bool
 
 
 class _Tagged:
@@ -292,37 +303,76 @@ class _Tagged:
 
     def build(self, fold: bool | None, keep: int, fold_above: int,
               window: tuple[int, int] | None) -> Picture:
-        nodes = self.nodes
-        steps = sorted({t for k, t in enumerate(self.step) if t is not None
-                        and 1 <= t <= self.T and self.kind[k] != "hidden"})
-        has_init = any(self.step[k] == 0 for k in range(len(nodes)) if self.kind[k] == "init")
-        has_rinit = any(self.step[k] == self.T + 1 for k in range(len(nodes)))
-        cols = layout.columns(steps, has_init, fold, keep, fold_above, window, has_rinit,
-                              who="draw_ops")
+        """The DOT of the ops view: one cluster per column (time), one rank per state row,
+        the inputs on one rank below and the sum of the losses on one rank above."""
+        cols = self._columns(fold, keep, fold_above, window)
         col_of_t = layout.column_of_step(cols)
-
-        drawn: dict[int, str] = {}
-        fold_members: dict[str, tuple[str, tuple, int, int]] = {}
-        fold_ids: dict[tuple, int] = {}
-        for k in range(len(nodes)):
-            if self.kind[k] == "hidden":
-                continue
-            c = col_of_t.get(self.step[k]) if self.step[k] is not None else None
-            if c is not None and cols[c][0] == "fold":
-                what = self._fold_row(k)
-                nid = layout.fold_id(c, fold_ids.setdefault(what, len(fold_ids)))
-                fold_members[nid] = ("fold", what, cols[c][1], cols[c][2])
-                drawn[k] = nid
-            else:
-                drawn[k] = f"n{k}"
-
+        drawn, folds = self._drawn_nodes(cols, col_of_t)
         edges = self._edges(drawn)
-        largest = layout.largest_flow(edges.values())
+        groups = self._rank_groups(drawn)
+        group_of = {nid: g for g, ids in groups.items() for nid in ids}
+        by_col = self._by_column(drawn, col_of_t)
+        node_line = self._node_lines(drawn, folds)
+        columns = [self._column(c, col, by_col.get(c, []), group_of, node_line, folds)
+                   for c, col in enumerate(cols)]
+        for col in columns:  # a column's invisible anchor lies on the inputs' rank
+            if col.point:
+                groups.setdefault("x", []).append(col.anchor)
+
         lines = ["rankdir=BT", "newrank=true", "nodesep=0.25", "ranksep=0.3",
                  *layout.font_defaults("fontsize=11")]
         lines += self._header(edges)
+        lines += [line for col in columns for line in col.lines]
+        lines += [node_line[nid] for nid in by_col.get(None, [])]
+        lines += layout.column_order([col.anchor for col in columns])
+        lines += [dot.same_rank(ids) for ids in groups.values() if len(ids) > 1]
+        lines += self._edge_lines(edges, group_of, by_col)
+        return make("ops", lines)
 
-        # rank groups: each state row, the inputs, the sum of the losses
+    def _col(self, k: int, col_of_t: dict[int, int]) -> int | None:
+        """The column of node k's step; None for a node with no step."""
+        t = self.step[k]
+        return None if t is None else col_of_t.get(t)
+
+    def _columns(self, fold: bool | None, keep: int, fold_above: int,
+                 window: tuple[int, int] | None) -> list[tuple[str, int, int]]:
+        """Decides the columns (``layout.columns``): which of the drawn nodes' steps are
+        drawn in full and which fold, with a column for the initial states (t = 0) and
+        one at the right for the backward direction's (t = T + 1)."""
+        n = range(len(self.nodes))
+        steps = sorted({t for k, t in enumerate(self.step) if t is not None
+                        and 1 <= t <= self.T and self.kind[k] != "hidden"})
+        has_init = any(self.step[k] == 0 for k in n if self.kind[k] == "init")
+        has_rinit = any(self.step[k] == self.T + 1 for k in n)
+        return layout.columns(steps, has_init, fold, keep, fold_above, window, has_rinit,
+                              who="draw_ops")
+
+    def _drawn_nodes(self, cols: list[tuple[str, int, int]], col_of_t: dict[int, int]
+                     ) -> tuple[dict[int, str], dict[str, tuple[tuple, int, int]]]:
+        """Decides which drawn node shows each node: its own ("n" + its index), or, in a
+        folded column, the one dashed node there of what it joins (``_fold_row``).
+        Weights and pass-through nodes are not drawn. Returns the drawn node per node,
+        and per fold node what it stands for and the first and last step it folds."""
+        drawn: dict[int, str] = {}
+        folds: dict[str, tuple[tuple, int, int]] = {}
+        fold_ids: dict[tuple, int] = {}
+        for k in range(len(self.nodes)):
+            if self.kind[k] == "hidden":
+                continue
+            c = self._col(k, col_of_t)
+            if c is not None and cols[c][0] == "fold":
+                what = self._fold_row(k)
+                nid = layout.fold_id(c, fold_ids.setdefault(what, len(fold_ids)))
+                folds[nid] = (what, cols[c][1], cols[c][2])
+                drawn[k] = nid
+            else:
+                drawn[k] = f"n{k}"
+        return drawn, folds
+
+    def _rank_groups(self, drawn: dict[int, str]) -> dict[str, list[str]]:
+        """Decides the ranks: each state row (its states and the chains of ops between
+        them; a fold node joins the row it stands for), the inputs, and the sum of the
+        losses each lie on one rank across all columns. Returns group -> drawn nodes."""
         groups: dict[str, list[str]] = {}
         for k, nid in drawn.items():
             g = None
@@ -333,42 +383,59 @@ class _Tagged:
                 g = self.kind[k]
             if g is not None and nid not in groups.setdefault(g, []):
                 groups[g].append(nid)
-        group_of = {nid: g for g, ids in groups.items() for nid in ids}
+        return groups
 
+    def _by_column(self, drawn: dict[int, str], col_of_t: dict[int, int]
+                   ) -> dict[int | None, list[str]]:
+        """Decides which column holds each drawn node (its step's), in node order; the
+        sum of the losses stands outside every column (None)."""
         by_col: dict[int | None, list[str]] = {}
         emitted: set[str] = set()
         for k, nid in drawn.items():
             if nid in emitted:
                 continue
             emitted.add(nid)
-            c = col_of_t.get(self.step[k]) if self.step[k] is not None else None
-            if self.kind[k] == "sum":
-                c = None
+            c = None if self.kind[k] == "sum" else self._col(k, col_of_t)
             by_col.setdefault(c, []).append(nid)
-        node_line = {nid: self._node_line(k, nid, fold_members) for k, nid in
-                     sorted(drawn.items(), reverse=True)}
-        anchors = []
-        for c, (kind, a, b) in enumerate(cols):
-            ids = by_col.get(c, [])
-            lines += layout.open_cluster(f"cluster_t{c}", kind, a, b)
-            lines += ["\t" + node_line[nid] for nid in ids]
-            lines.append("}")
-            xs = [nid for nid in ids if group_of.get(nid) == "x"]
-            if not xs:  # an invisible point on the inputs' rank holds the column's place
-                xs = [f"anchor{c}"]
-                lines.append("\t" + layout.point(xs[0]))
-                groups.setdefault("x", []).append(xs[0])
-            anchors.append(xs[0])
-            if kind == "fold":  # hold the fold column together: x -> rows -> head
-                chain = sorted(ids, key=lambda nid: self._fold_order(fold_members[nid][1]))
-                lines += layout.invisible_chain(chain)
-        lines += [node_line[nid] for nid in by_col.get(None, [])]
-        lines += layout.column_order(anchors)
-        lines += [dot.same_rank(ids) for ids in groups.values() if len(ids) > 1]
+        return by_col
+
+    def _node_lines(self, drawn: dict[int, str], folds: dict[str, tuple[tuple, int, int]]
+                    ) -> dict[str, str]:
+        """Each drawn node's statement: a node's own box, or a fold node's dashed one."""
+        first: dict[str, int] = {}  # drawn node -> the first node it shows
+        for k, nid in drawn.items():
+            first.setdefault(nid, k)
+        return {nid: self._node_line(k, nid, folds) for nid, k in first.items()}
+
+    def _column(self, c: int, col: tuple[str, int, int], ids: list[str],
+                group_of: dict[str, str], node_line: dict[str, str],
+                folds: dict[str, tuple[tuple, int, int]]) -> _Column:
+        """Decides how column c stands: its nodes in one cluster, and its anchor, where
+        the column order hangs: its first input, else an invisible point the caller puts
+        on the inputs' rank. A fold column's fold nodes are chained by invisible edges
+        (x -> rows -> head) so that they stack in order."""
+        kind, a, b = col
+        lines = layout.open_cluster(f"cluster_t{c}", kind, a, b)
+        lines += ["\t" + node_line[nid] for nid in ids]
+        lines.append("}")
+        xs = [nid for nid in ids if group_of.get(nid) == "x"]
+        point = not xs
+        anchor = f"anchor{c}" if point else xs[0]
+        if point:
+            lines.append("\t" + layout.point(anchor))
+        if kind == "fold":
+            chain = sorted(ids, key=lambda nid: self._fold_order(folds[nid][0]))
+            lines += layout.invisible_chain(chain)
+        return _Column(lines, anchor, point)
+
+    def _edge_lines(self, edges: dict[tuple[str, str], layout.Drawn],
+                    group_of: dict[str, str], by_col: dict[int | None, list[str]]
+                    ) -> list[str]:
+        """The drawn edges' statements: widths against the largest flow drawn; an edge's
+        columns decide which way it points, its rank groups whether it lies flat."""
+        largest = layout.largest_flow(edges.values())
         col_of = {nid: c for c, ids in by_col.items() for nid in ids}
-        for e in edges.values():
-            lines.append(self._edge_line(e, largest, group_of, col_of))
-        return make("ops", lines)
+        return [self._edge_line(e, largest, group_of, col_of) for e in edges.values()]
 
     def _fold_row(self, k: int) -> tuple:
         """Which fold node a node of a folded step joins: ("row", row key) for the
@@ -509,7 +576,7 @@ class _Tagged:
 
     def _node_line(self, k: int, nid: str, folds: dict[str, tuple]) -> str:
         if layout.is_fold(nid):
-            return dot.node(nid, self._fold_attrs(*folds[nid][1:]))
+            return dot.node(nid, self._fold_attrs(*folds[nid]))
         n = self.nodes[k]
         name = self._name(k)
         op = self._op_text(k)
