@@ -3,11 +3,11 @@ named on the edges; time left to right, depth bottom to top."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..engine import Tensor
-from . import dot, style
+from . import dot, layout, style
 from .graph import (
     NON_STATE_ROLES,
     Cells,
@@ -25,23 +25,11 @@ from .picture import Picture, make
 # statements that open every cells view: time runs left to right, depth bottom to top
 _GRAPH_ATTRS = (
     "rankdir=BT", "newrank=true", "compound=true", "nodesep=0.5", "ranksep=0.45",
-    f"fontname={dot.quote(style.FONT)}",
-    f"node [fontname={dot.quote(style.FONT)}, fontsize=13, penwidth=1.2]",
-    f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]",
+    *layout.font_defaults("fontsize=13, penwidth=1.2"),
 )
-# the attributes of an invisible point: it holds a place in the layout, draws nothing
-_POINT = "style=invis, shape=point, width=0, height=0"
 
-
-@dataclass
-class _Drawn:
-    """A drawn edge: one or more contracted edges between the same two drawn nodes."""
-
-    src: str
-    dst: str
-    cls: str
-    flows: list[float | None] = field(default_factory=list)
-    weights: list[int] = field(default_factory=list)
+# where a flat edge's label goes: below its right end
+_FLAT_LABEL = {"labelangle": -18, "labeldistance": 4.5, "labelfontsize": 9}
 
 
 def _row_order(s: Slot) -> tuple:
@@ -70,45 +58,6 @@ def _in_layer(row: tuple) -> bool:
 def _is_bwd(row: tuple) -> bool:
     """A row of the backward direction of a bidirectional layer (see ``_row_order``)."""
     return _in_layer(row) and row[2] == 2
-
-
-def _columns(steps: list[int], has_init: bool, fold: bool | None, keep: int,
-             fold_above: int, window: tuple[int, int] | None,
-             has_rinit: bool = False, who: str = "draw_cells") -> list[tuple[str, int, int]]:
-    """Columns left to right as (kind, first step, last step): ("step", t, t),
-    ("init", 0, 0), ("fold", a, b), and last ("rinit", T+1, T+1), the initial state of
-    the backward direction of a bidirectional layer (it starts at the right end)."""
-    if not steps:
-        return [("init", 0, 0)] if has_init or has_rinit else []
-    T = steps[-1]
-    if window is not None:
-        a, b = window
-        if not (1 <= a <= b <= T):
-            raise ValueError(f"{who}: window {window} is not within steps 1..{T}")
-        visible = set(range(a, b + 1))
-    elif fold or (fold is None and T > fold_above):
-        if keep < 1:
-            raise ValueError(f"{who}: keep must be at least 1, got {keep}")
-        visible = set(range(1, keep + 1)) | set(range(T - keep + 1, T + 1))
-    else:
-        visible = set(steps)
-    cols: list[tuple[str, int, int]] = []
-    all_t = ([0] if has_init else []) + list(range(1, T + 1))
-    run: list[int] = []
-    for t in all_t:
-        shown = t in visible or (t == 0 and 1 in visible)
-        if shown:
-            if run:
-                cols.append(("fold", run[0], run[-1]))
-                run = []
-            cols.append(("init", 0, 0) if t == 0 else ("step", t, t))
-        else:
-            run.append(t)
-    if run:
-        cols.append(("fold", run[0], run[-1]))
-    if has_rinit:
-        cols.append(("rinit", T + 1, T + 1))
-    return cols
 
 
 def _edge_class(a: Slot, b: Slot) -> str:
@@ -147,8 +96,7 @@ def draw_cells(
     window: (a, b) draws steps a..b in full and folds the rest. title: the heading.
     Returns a ``Picture`` (a graphviz.Digraph): ``.source``, ``.render(path)``.
     """
-    if arrows not in ("forward", "gradient"):
-        raise ValueError(f"draw_cells: arrows must be 'forward' or 'gradient', got {arrows!r}")
+    layout.check_arrows(arrows, "draw_cells")
     graph = walk(root)
     fl = get_flow(graph, flow, loss_at)
     cells = contract(graph, fl)
@@ -174,7 +122,7 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
     lines += [line for col in columns for line in col.lines]
     lines += [node_lines[nid] for nid in outside]
     lines += _same_rank(grid.rows, placed, [p for col in columns for p in col.points])
-    lines += _column_order([col.anchor for col in columns])
+    lines += layout.column_order([col.anchor for col in columns])
     lines += [chain for col in columns for chain in col.chains]
     lines += _edge_lines(edges, nodes, heads, arrows, placed)
     return make("cells", lines)
@@ -182,7 +130,7 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
 
 @dataclass
 class _Grid:
-    """Where the slots go: columns left to right (``_columns``), rows bottom to top
+    """Where the slots go: columns left to right (``layout.columns``), rows bottom to top
     (``_row_order``)."""
 
     slots: list[Slot]  # the backward direction's initial states moved to t = T + 1
@@ -210,8 +158,9 @@ def _grid(slots: list[Slot], fold: bool | None, keep: int, fold_above: int,
                  for k, s in enumerate(slots)]
     has_init = any(s.t == 0 for s in slots)
     has_rinit = any(k in starts and s.t != 0 for k, s in enumerate(slots))
-    cols = _columns(steps, has_init, fold, keep, fold_above, window, has_rinit)
-    col_of_t = {t: c for c, (_, a, b) in enumerate(cols) for t in range(a, b + 1)}
+    cols = layout.columns(steps, has_init, fold, keep, fold_above, window, has_rinit,
+                          who="draw_cells")
+    col_of_t = layout.column_of_step(cols)
     rows = sorted({_row_order(s) for s in slots})
     return _Grid(slots, starts, steps, cols, col_of_t, rows,
                  {r: k for k, r in enumerate(rows)})
@@ -226,7 +175,7 @@ def _drawn_nodes(grid: _Grid) -> tuple[list[str], dict[str, list[int]]]:
     for k, s in enumerate(grid.slots):
         c = grid.column(s)
         if c is not None and grid.cols[c][0] == "fold":
-            nid = f"fold{c}_{grid.row_ix[_row_order(s)]}"
+            nid = layout.fold_id(c, grid.row_ix[_row_order(s)])
             folded.setdefault(nid, []).append(k)
         else:
             nid = f"n{s.rep}"
@@ -235,21 +184,19 @@ def _drawn_nodes(grid: _Grid) -> tuple[list[str], dict[str, list[int]]]:
 
 
 def _merged_edges(cells: Cells, slots: list[Slot], drawn: list[str]
-                  ) -> dict[tuple[str, str], _Drawn]:
+                  ) -> dict[tuple[str, str], layout.Drawn]:
     """Decides the drawn edges: the contracted edges between the same two drawn nodes
-    become one (folding gives many such). Dropped: edges inside one drawn node, and
-    between two fold nodes of one column (a folded column shows its rows, not the edges
-    among them). Weights are named on the edge, biases are not (as in the header)."""
+    become one (folding gives many such); those ``layout.draws_edge`` drops are not
+    drawn. Weights are named on the edge, biases are not (as in the header)."""
     nodes = cells.graph.nodes
-    edges: dict[tuple[str, str], _Drawn] = {}
+    edges: dict[tuple[str, str], layout.Drawn] = {}
     for e in cells.edges:
         a, b = drawn[e.src], drawn[e.dst]
-        if a == b or (a.startswith("fold") and b.startswith("fold")
-                      and a.split("_")[0] == b.split("_")[0]):
+        if not layout.draws_edge(a, b):
             continue
         d = edges.get((a, b))
         if d is None:
-            d = edges[(a, b)] = _Drawn(a, b, _edge_class(slots[e.src], slots[e.dst]))
+            d = edges[(a, b)] = layout.Drawn(a, b, _edge_class(slots[e.src], slots[e.dst]))
         d.flows.append(norm(e.flow))
         for w in sorted(e.weights):
             if w not in d.weights and not is_bias(nodes[w]):
@@ -303,7 +250,7 @@ def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
     an invisible point when the column has no node on that row."""
     kind, a, b = grid.cols[c]
     placed = sorted(placed)
-    lines = [f"subgraph cluster_{c} {{"] + ["\t" + x for x in _cluster_attrs(kind, a, b)]
+    lines = layout.open_cluster(f"cluster_{c}", kind, a, b)
     lines += ["\t" + node_lines[nid] + f" [group={_group(c, _is_bwd(r))}]"
               for r, nid in placed]
     stack = [nid for _, nid in placed]
@@ -312,7 +259,7 @@ def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
         anchor = stack[0]
     else:
         anchor = f"anchor{c}"
-        lines.append(f"\t{anchor} [{_POINT}]")
+        lines.append("\t" + layout.point(anchor))
         points.append((grid.rows[0], anchor))
         stack.insert(0, anchor)
     if any(_is_bwd(r) for r, _ in placed) and any(
@@ -321,7 +268,7 @@ def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
         lines += two_lines
         points += two_points
     else:
-        chains = _invisible_chain(stack)
+        chains = layout.invisible_chain(stack)
     lines.append("}")
     return _Column(lines, anchor, points, chains)
 
@@ -343,13 +290,13 @@ def _two_lines(grid: _Grid, c: int, placed: list[tuple[tuple, str]]
         stacks[bwd].append(nid)
         if _in_layer(r):
             ph = f"p{c}_{grid.row_ix[r]}"
-            lines.append(f"\t{ph} [{_POINT}, group={_group(c, not bwd)}]")
+            lines.append("\t" + layout.point(ph, f"group={_group(c, not bwd)}"))
             points.append((r, ph))
             stacks[not bwd].append(ph)
             left, right = (ph, nid) if bwd else (nid, ph)
-            chains.append(_invisible_edge(left, right))
+            chains.append(layout.invisible_edge(left, right))
     for stack in stacks.values():
-        chains += _invisible_chain(stack)
+        chains += layout.invisible_chain(stack)
     return lines, points, chains
 
 
@@ -357,15 +304,6 @@ def _group(c: int, bwd: bool) -> str:
     """The group (dot keeps a group's nodes in one straight line) of column c's forward
     line, or of its backward line."""
     return f"g{c}b" if bwd else f"g{c}"
-
-
-def _invisible_edge(a: str, b: str) -> str:
-    return f"{a} -> {b} [style=invis]"
-
-
-def _invisible_chain(ids: list[str]) -> list[str]:
-    """Invisible edges ids[0] -> ids[1] -> ...: they rank the nodes one above another."""
-    return [_invisible_edge(p, q) for p, q in zip(ids, ids[1:], strict=False)]
 
 
 def _same_rank(rows: list[tuple], placed: list[list[tuple[tuple, str]]],
@@ -378,20 +316,12 @@ def _same_rank(rows: list[tuple], placed: list[list[tuple[tuple, str]]],
     return [dot.same_rank(by_row[r]) for r in rows if len(by_row.get(r, [])) > 1]
 
 
-def _column_order(anchors: list[str]) -> list[str]:
-    """Decides the columns' order, left to right in time: an invisible root with
-    ordering=out whose edges to each column's anchor dot keeps in that order."""
-    if len(anchors) < 2:
-        return []
-    return [f"order [{_POINT}, ordering=out]"] + [_invisible_edge("order", a)
-                                                  for a in anchors]
-
-
-def _edge_lines(edges: dict[tuple[str, str], _Drawn], nodes: list[Tensor], heads: set[int],
-                arrows: str, placed: list[list[tuple[tuple, str]]]) -> list[str]:
+def _edge_lines(edges: dict[tuple[str, str], layout.Drawn], nodes: list[Tensor],
+                heads: set[int], arrows: str, placed: list[list[tuple[tuple, str]]]
+                ) -> list[str]:
     """The drawn edges' statements: widths against the largest flow drawn; an edge's
     column and row ends decide which way it points and whether it lies flat."""
-    largest = max((f for d in edges.values() for f in d.flows if f), default=0.0)
+    largest = layout.largest_flow(edges.values())
     col_of = {nid: c for c, col in enumerate(placed) for _, nid in col}
     row_of = {nid: r for col in placed for r, nid in col}
     return [_edge_line(d, nodes, heads, largest, arrows, col_of, row_of)
@@ -405,27 +335,14 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
         T = steps[-1] if steps else 0
         title = (f"{layers}-layer recurrent network unrolled over T = {T}" if T
                  else "computation graph")
-    rows = [f'<tr><td align="left"><font point-size="18"><b>{dot.html(title, 120)}'
-            "</b></font></td></tr>"]
-    present = {d.cls for d in edges.values()}
-    no_grad_input = any(d.cls == style.INPUT and not any(d.flows) for d in edges.values())
-    for cls in (style.TEMPORAL, style.SPATIAL, style.INPUT, style.CELL, style.OTHER):
-        if cls in present:
-            text = style.LEGEND[cls]
-            if cls == style.INPUT and no_grad_input:
-                text += " (no gradient needed)"
-            rows.append(f'<tr><td align="left">{style.swatch(style.COLOR[cls])} '
-                        f"{text}</td></tr>")
+    rows = [layout.title_row(title, 18)]
+    legend = dict(style.LEGEND)
+    if any(d.cls == style.INPUT and not any(d.flows) for d in edges.values()):
+        legend[style.INPUT] += " (no gradient needed)"
+    rows += layout.legend_rows(edges.values(), legend)
     ws = [w for w in cells.params if not is_bias(nodes[w])]
-    if ws:
-        parts = []
-        for w in ws:
-            g = norm(fl.grad(nodes[w]))
-            parts.append(f"{weight_name(nodes[w].label, w in heads)} {dot.num(g)}"
-                         if g is not None else weight_name(nodes[w].label, w in heads))
-        rows.append(f'<tr><td align="left"><font color="{style.WEIGHTS}">'
-                    "shared weights, ‖grad‖ summed over all uses:  "
-                    + "   ".join(parts) + "</font></td></tr>")
+    rows += layout.weights_rows("shared weights, ‖grad‖ summed over all uses", ws, nodes,
+                                heads, fl)
     notes = []
     if arrows == "gradient":
         notes.append("arrows point the way gradients flow (backward)")
@@ -444,30 +361,8 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
                     "share a numbered one's gradient")
     if any(s.direction == "bwd" for s in cells.slots):
         more.append("′ marks the backward direction")
-    for text in ["; ".join(notes)] + more:
-        rows.append(f'<tr><td align="left"><font point-size="10" color="{style.NOTE}">'
-                    f"{text}</font></td></tr>")
-    table = '<table border="0" cellborder="0" cellspacing="1">' + "".join(rows) + "</table>"
-    return [f"label={dot.label(table).text}", "labelloc=t", "labeljust=l"]
-
-
-def _cluster_attrs(kind: str, a: int, b: int) -> list[str]:
-    if kind in ("init", "rinit"):
-        text = "<b>t = 0</b>" if kind == "init" else (
-            f'<b>t = {a}</b><br/><font point-size="9">reverse start</font>')
-        return [f"label=<{text}>", "labeljust=c", "labelloc=b", 'style="dashed,rounded"',
-                'color="#AAAAAA"']
-    if kind == "fold":
-        n = b - a + 1
-        text = f"t = {a} … {b}" if n > 1 else f"t = {a}"
-        return [f'label=<<b>{text}</b><br/><font point-size="9">{n} step'
-                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c",
-                # at the foot of the column (rankdir=BT turns t into the bottom): the
-                # edge from the fold column up to L then does not run through the label
-                "labelloc=t", 'style="dashed,rounded"', 'color="#AAAAAA"']
-    return [f"label=<<b>t = {a}</b>>", "labeljust=c", "labelloc=b",
-            'style="rounded,filled"',
-            f'fillcolor="{style.CLUSTER_FILL}"', f'color="{style.CLUSTER_PEN}"']
+    rows += [layout.note_row(text) for text in ["; ".join(notes)] + more]
+    return layout.heading(rows)
 
 
 def _fill_key(s: Slot, init: bool) -> str:
@@ -512,33 +407,11 @@ def _fold_attrs(members: list[Slot], layers: int) -> dict:
             "color": "#999999", "fontcolor": "#555555"}
 
 
-def _edge_line(d: _Drawn, nodes: list, heads: set[int], largest: float, arrows: str,
+def _edge_line(d: layout.Drawn, nodes: list, heads: set[int], largest: float, arrows: str,
                col_of: dict[str, int], row_of: dict[str, tuple]) -> str:
-    color = style.COLOR[d.cls]
-    single = len(d.flows) == 1
-    f = d.flows[0] if single else max((x for x in d.flows if x), default=None)
-    names = " ".join(weight_name(nodes[w].label, w in heads) for w in d.weights)
-    text = names
-    if single and f is not None:
-        text += ("  " if text else "") + dot.num(f)
-    folded = d.src.startswith("fold") or d.dst.startswith("fold")
-    a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(f, largest)}
-    tail, head = d.src, d.dst
-    back = arrows == "gradient"
-    ct, ch = col_of.get(tail), col_of.get(head)
-    if ct is not None and ch is not None and ct > ch:  # a right-to-left edge (bwd layer)
-        tail, head, back = head, tail, not back
-    flat = row_of.get(tail) is not None and row_of.get(tail) == row_of.get(head)
-    if text:
-        # a flat edge's label goes below its right end (headlabel): a plain label on a
-        # flat edge makes dot bend it into an S around a label node
-        a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
-        if flat:
-            a.update(labelangle=-18, labeldistance=4.5, labelfontsize=9)
-    if folded:
-        a["style"] = "dashed"
-    if back:
-        a["dir"] = "back"
-    if flat:
-        a["tailport"], a["headport"] = "e", "w"
-    return dot.edge(tail, head, a)
+    """An edge's statement, labelled with the weights it goes through and, for one edge
+    of the graph, its flow."""
+    text = " ".join(weight_name(nodes[w].label, w in heads) for w in d.weights)
+    if d.single and d.flow is not None:
+        text += ("  " if text else "") + dot.num(d.flow)
+    return layout.edge_line(d, largest, arrows, col_of, row_of, text, _FLAT_LABEL)

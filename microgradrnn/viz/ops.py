@@ -11,14 +11,13 @@ An untagged graph of Values draws like micrograd's ``draw_dot``.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..engine import Tensor
-from . import dot, style
-from .cells import _cluster_attrs, _columns
+from . import dot, layout, style
 from .graph import NON_STATE_ROLES, Graph, get_flow, head_params, is_bias, is_param, norm, walk
 from .names import state_name, weight_name
 from .picture import Picture, make
@@ -26,6 +25,8 @@ from .picture import Picture, make
 _SYMBOL = {"add": "+", "mul": "×", "sub": "−", "div": "/", "neg": "−", "sigmoid": "σ",
            "matmul": "@", "getitem": "slice", "concatenate": "concat", "pow": "**"}
 _STATE_SKIP = NON_STATE_ROLES + ("gate",)
+# where a flat edge's label goes: below its right end
+_FLAT_LABEL = {"labelangle": -25, "labeldistance": 2.2, "labelfontsize": 9}
 
 
 def draw_ops(
@@ -49,8 +50,7 @@ def draw_ops(
     norm of their gradient. Weights are not drawn as nodes: they are named in the ops
     that use them (``Wₕₕ⁽¹⁾ h₀⁽¹⁾ + bₕₕ⁽¹⁾``).
     """
-    if arrows not in ("forward", "gradient"):
-        raise ValueError(f"draw_ops: arrows must be 'forward' or 'gradient', got {arrows!r}")
+    layout.check_arrows(arrows, "draw_ops")
     graph = walk(root)
     fl = get_flow(graph, flow, loss_at)
     if not any("t" in n.tags for n in graph.nodes):
@@ -65,9 +65,7 @@ def draw_ops(
 def _plain(graph: Graph, fl: Any, arrows: str, title: str | None) -> Picture:
     nodes = graph.nodes
     scalar = all(isinstance(n.data, float) for n in nodes)
-    lines = ["rankdir=LR", f"fontname={dot.quote(style.FONT)}",
-             f"node [fontname={dot.quote(style.FONT)}, fontsize=11]",
-             f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]"]
+    lines = ["rankdir=LR", *layout.font_defaults("fontsize=11")]
     if title:
         lines += [f'label=<<font point-size="16"><b>{dot.html(title, 120)}</b></font>>',
                   "labelloc=t", "labeljust=l"]
@@ -139,12 +137,13 @@ def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
 
 
 @dataclass
-class _Edge:
-    src: str
-    dst: str
-    cls: str
-    flows: list[float | None] = field(default_factory=list)
-    down: bool = False  # from an op on a row down into its cell: no rank constraint
+class _Column:
+    """One column of the ops view: its statements, and its anchor on the inputs' rank
+    (``point``: an invisible point made to hold the place)."""
+
+    lines: list[str]
+    anchor: str
+    point: bool
 
 
 class _Tagged:
@@ -304,90 +303,139 @@ class _Tagged:
 
     def build(self, fold: bool | None, keep: int, fold_above: int,
               window: tuple[int, int] | None) -> Picture:
-        nodes = self.nodes
+        """The DOT of the ops view: one cluster per column (time), one rank per state row,
+        the inputs on one rank below and the sum of the losses on one rank above."""
+        cols = self._columns(fold, keep, fold_above, window)
+        col_of_t = layout.column_of_step(cols)
+        drawn, folds = self._drawn_nodes(cols, col_of_t)
+        edges = self._edges(drawn)
+        groups = self._rank_groups(drawn)
+        group_of = {nid: g for g, ids in groups.items() for nid in ids}
+        by_col = self._by_column(drawn, col_of_t)
+        node_line = self._node_lines(drawn, folds)
+        columns = [self._column(c, col, by_col.get(c, []), group_of, node_line, folds)
+                   for c, col in enumerate(cols)]
+        for col in columns:  # a column's invisible anchor lies on the inputs' rank
+            if col.point:
+                groups.setdefault("x", []).append(col.anchor)
+
+        lines = ["rankdir=BT", "newrank=true", "nodesep=0.25", "ranksep=0.3",
+                 *layout.font_defaults("fontsize=11")]
+        lines += self._header(edges)
+        lines += [line for col in columns for line in col.lines]
+        lines += [node_line[nid] for nid in by_col.get(None, [])]
+        lines += layout.column_order([col.anchor for col in columns])
+        lines += [dot.same_rank(ids) for ids in groups.values() if len(ids) > 1]
+        lines += self._edge_lines(edges, group_of, by_col)
+        return make("ops", lines)
+
+    def _col(self, k: int, col_of_t: dict[int, int]) -> int | None:
+        """The column of node k's step; None for a node with no step."""
+        t = self.step[k]
+        return None if t is None else col_of_t.get(t)
+
+    def _columns(self, fold: bool | None, keep: int, fold_above: int,
+                 window: tuple[int, int] | None) -> list[tuple[str, int, int]]:
+        """Decides the columns (``layout.columns``): which of the drawn nodes' steps are
+        drawn in full and which fold, with a column for the initial states (t = 0) and
+        one at the right for the backward direction's (t = T + 1)."""
+        n = range(len(self.nodes))
         steps = sorted({t for k, t in enumerate(self.step) if t is not None
                         and 1 <= t <= self.T and self.kind[k] != "hidden"})
-        has_init = any(self.step[k] == 0 for k in range(len(nodes)) if self.kind[k] == "init")
-        has_rinit = any(self.step[k] == self.T + 1 for k in range(len(nodes)))
-        cols = _columns(steps, has_init, fold, keep, fold_above, window, has_rinit,
-                        who="draw_ops")
-        col_of_t = {t: c for c, (_, a, b) in enumerate(cols) for t in range(a, b + 1)}
+        has_init = any(self.step[k] == 0 for k in n if self.kind[k] == "init")
+        has_rinit = any(self.step[k] == self.T + 1 for k in n)
+        return layout.columns(steps, has_init, fold, keep, fold_above, window, has_rinit,
+                              who="draw_ops")
 
+    def _drawn_nodes(self, cols: list[tuple[str, int, int]], col_of_t: dict[int, int]
+                     ) -> tuple[dict[int, str], dict[str, tuple[tuple, int, int]]]:
+        """Decides which drawn node shows each node: its own ("n" + its index), or, in a
+        folded column, the one dashed node there of what it joins (``_fold_row``).
+        Weights and pass-through nodes are not drawn. Returns the drawn node per node,
+        and per fold node what it stands for and the first and last step it folds."""
         drawn: dict[int, str] = {}
-        fold_members: dict[str, tuple[str, tuple, int, int]] = {}
+        folds: dict[str, tuple[tuple, int, int]] = {}
         fold_ids: dict[tuple, int] = {}
-        for k in range(len(nodes)):
+        for k in range(len(self.nodes)):
             if self.kind[k] == "hidden":
                 continue
-            c = col_of_t.get(self.step[k]) if self.step[k] is not None else None
+            c = self._col(k, col_of_t)
             if c is not None and cols[c][0] == "fold":
                 what = self._fold_row(k)
-                nid = f"fold{c}_{fold_ids.setdefault(what, len(fold_ids))}"
-                fold_members[nid] = ("fold", what, cols[c][1], cols[c][2])
+                nid = layout.fold_id(c, fold_ids.setdefault(what, len(fold_ids)))
+                folds[nid] = (what, cols[c][1], cols[c][2])
                 drawn[k] = nid
             else:
                 drawn[k] = f"n{k}"
+        return drawn, folds
 
-        edges = self._edges(drawn)
-        flows = [f for e in edges.values() for f in e.flows if f]
-        largest = max(flows, default=0.0)
-        lines = ["rankdir=BT", "newrank=true", "nodesep=0.25", "ranksep=0.3",
-                 f"fontname={dot.quote(style.FONT)}",
-                 f"node [fontname={dot.quote(style.FONT)}, fontsize=11]",
-                 f"edge [fontname={dot.quote(style.FONT)}, fontsize=9, arrowsize=0.7]"]
-        lines += self._header(edges)
-
-        # rank groups: each state row, the inputs, the sum of the losses
+    def _rank_groups(self, drawn: dict[int, str]) -> dict[str, list[str]]:
+        """Decides the ranks: each state row (its states and the chains of ops between
+        them; a fold node joins the row it stands for), the inputs, and the sum of the
+        losses each lie on one rank across all columns. Returns group -> drawn nodes."""
         groups: dict[str, list[str]] = {}
         for k, nid in drawn.items():
             g = None
             if k in self.on_row:
-                g = "row " + repr(self.on_row[k] if nid.startswith("n") else
+                g = "row " + repr(self.on_row[k] if not layout.is_fold(nid) else
                                   self._fold_row(k)[1])
             elif self.kind[k] in ("x", "sum"):
                 g = self.kind[k]
             if g is not None and nid not in groups.setdefault(g, []):
                 groups[g].append(nid)
-        group_of = {nid: g for g, ids in groups.items() for nid in ids}
+        return groups
 
+    def _by_column(self, drawn: dict[int, str], col_of_t: dict[int, int]
+                   ) -> dict[int | None, list[str]]:
+        """Decides which column holds each drawn node (its step's), in node order; the
+        sum of the losses stands outside every column (None)."""
         by_col: dict[int | None, list[str]] = {}
         emitted: set[str] = set()
         for k, nid in drawn.items():
             if nid in emitted:
                 continue
             emitted.add(nid)
-            c = col_of_t.get(self.step[k]) if self.step[k] is not None else None
-            if self.kind[k] == "sum":
-                c = None
+            c = None if self.kind[k] == "sum" else self._col(k, col_of_t)
             by_col.setdefault(c, []).append(nid)
-        node_line = {nid: self._node_line(k, nid, fold_members) for k, nid in
-                     sorted(drawn.items(), reverse=True)}
-        anchors = []
-        for c, (kind, a, b) in enumerate(cols):
-            ids = by_col.get(c, [])
-            lines.append(f"subgraph cluster_t{c} {{")
-            lines += ["\t" + x for x in _cluster_attrs(kind, a, b)]
-            lines += ["\t" + node_line[nid] for nid in ids]
-            lines.append("}")
-            xs = [nid for nid in ids if group_of.get(nid) == "x"]
-            if not xs:  # an invisible point on the inputs' rank holds the column's place
-                xs = [f"anchor{c}"]
-                lines.append(f"\t{xs[0]} [style=invis, shape=point, width=0, height=0]")
-                groups.setdefault("x", []).append(xs[0])
-            anchors.append(xs[0])
-            if kind == "fold":  # hold the fold column together: x -> rows -> head
-                chain = sorted(ids, key=lambda nid: self._fold_order(fold_members[nid][1]))
-                lines += [f"{p} -> {q} [style=invis]"
-                          for p, q in zip(chain, chain[1:], strict=False)]
-        lines += [node_line[nid] for nid in by_col.get(None, [])]
-        if len(anchors) > 1:
-            lines.append("order [style=invis, shape=point, width=0, height=0, ordering=out]")
-            lines += [f"order -> {a} [style=invis]" for a in anchors]
-        lines += [dot.same_rank(ids) for ids in groups.values() if len(ids) > 1]
+        return by_col
+
+    def _node_lines(self, drawn: dict[int, str], folds: dict[str, tuple[tuple, int, int]]
+                    ) -> dict[str, str]:
+        """Each drawn node's statement: a node's own box, or a fold node's dashed one."""
+        first: dict[str, int] = {}  # drawn node -> the first node it shows
+        for k, nid in drawn.items():
+            first.setdefault(nid, k)
+        return {nid: self._node_line(k, nid, folds) for nid, k in first.items()}
+
+    def _column(self, c: int, col: tuple[str, int, int], ids: list[str],
+                group_of: dict[str, str], node_line: dict[str, str],
+                folds: dict[str, tuple[tuple, int, int]]) -> _Column:
+        """Decides how column c stands: its nodes in one cluster, and its anchor, where
+        the column order hangs: its first input, else an invisible point the caller puts
+        on the inputs' rank. A fold column's fold nodes are chained by invisible edges
+        (x -> rows -> head) so that they stack in order."""
+        kind, a, b = col
+        lines = layout.open_cluster(f"cluster_t{c}", kind, a, b)
+        lines += ["\t" + node_line[nid] for nid in ids]
+        lines.append("}")
+        xs = [nid for nid in ids if group_of.get(nid) == "x"]
+        point = not xs
+        anchor = f"anchor{c}" if point else xs[0]
+        if point:
+            lines.append("\t" + layout.point(anchor))
+        if kind == "fold":
+            chain = sorted(ids, key=lambda nid: self._fold_order(folds[nid][0]))
+            lines += layout.invisible_chain(chain)
+        return _Column(lines, anchor, point)
+
+    def _edge_lines(self, edges: dict[tuple[str, str], layout.Drawn],
+                    group_of: dict[str, str], by_col: dict[int | None, list[str]]
+                    ) -> list[str]:
+        """The drawn edges' statements: widths against the largest flow drawn; an edge's
+        columns decide which way it points, its rank groups whether it lies flat."""
+        largest = layout.largest_flow(edges.values())
         col_of = {nid: c for c, ids in by_col.items() for nid in ids}
-        for e in edges.values():
-            lines.append(self._edge_line(e, largest, group_of, col_of))
-        return make("ops", lines)
+        return [self._edge_line(e, largest, group_of, col_of) for e in edges.values()]
 
     def _fold_row(self, k: int) -> tuple:
         """Which fold node a node of a folded step joins: ("row", row key) for the
@@ -435,21 +483,22 @@ class _Tagged:
                     out.append((r, self.fl.edge(self.nodes[q], j)))
         return sorted(out, key=lambda x: x[0])
 
-    def _edges(self, drawn: dict[int, str]) -> dict[tuple[str, str], _Edge]:
-        edges: dict[tuple[str, str], _Edge] = {}
+    def _edges(self, drawn: dict[int, str]) -> dict[tuple[str, str], layout.Drawn]:
+        """The drawn edges: the graph's edges between the same two drawn nodes become
+        one; those ``layout.draws_edge`` drops, and those from weights, are not drawn."""
+        edges: dict[tuple[str, str], layout.Drawn] = {}
         for k, node in enumerate(self.nodes):
             if k not in drawn:
                 continue
             for i in range(len(node.parents)):
                 for p, g in self._sources(k, i, node.tags.get("t")):
                     a, b = drawn.get(p), drawn[k]
-                    if a is None or a == b or (a.startswith("fold") and b.startswith("fold")
-                                               and a.split("_")[0] == b.split("_")[0]):
+                    if a is None or not layout.draws_edge(a, b):
                         continue
                     e = edges.get((a, b))
                     if e is None:
-                        e = edges[(a, b)] = _Edge(a, b, self._edge_class(p, k),
-                                                  down=p in self.entries)
+                        e = edges[(a, b)] = layout.Drawn(a, b, self._edge_class(p, k),
+                                                         down=p in self.entries)
                     e.flows.append(norm(g))
         return edges
 
@@ -472,31 +521,12 @@ class _Tagged:
                 tp.get("role") != tc.get("role") else style.OTHER
         return style.OTHER
 
-    def _edge_line(self, e: _Edge, largest: float, group_of: dict[str, str],
+    def _edge_line(self, e: layout.Drawn, largest: float, group_of: dict[str, str],
                    col_of: dict[str, int | None]) -> str:
-        color = style.COLOR[e.cls]
-        f = e.flows[0] if len(e.flows) == 1 else max((x for x in e.flows if x), default=None)
-        a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(f, largest)}
-        tail, head, back = e.src, e.dst, self.arrows == "gradient"
-        ct, ch = col_of.get(tail), col_of.get(head)
-        if ct is not None and ch is not None and ct > ch:  # right to left (backward layer)
-            tail, head, back = head, tail, not back
-        flat = group_of.get(tail) is not None and group_of.get(tail) == group_of.get(head)
-        if len(e.flows) == 1 and f is not None:
-            text = dot.label(f'<font color="{color}">{dot.num(f)}</font>')
-            if flat:  # a plain label would bend a flat edge around a label node
-                a.update(headlabel=text, labelangle=-25, labeldistance=2.2, labelfontsize=9)
-            else:
-                a["label"] = text
-        if e.src.startswith("fold") or e.dst.startswith("fold"):
-            a["style"] = "dashed"
-        if back:
-            a["dir"] = "back"
-        if flat:
-            a["tailport"], a["headport"] = "e", "w"
-        elif e.down:
-            a["constraint"] = "false"  # LSTM: W_hh h_t-1 sits on h's row, feeds the gates
-        return dot.edge(tail, head, a)
+        """An edge's statement, labelled with its flow when it is one edge of the graph;
+        it lies flat along a rank group (``group_of``)."""
+        text = dot.num(e.flow) if e.single and e.flow is not None else ""
+        return layout.edge_line(e, largest, self.arrows, col_of, group_of, text, _FLAT_LABEL)
 
     # -- nodes ----------------------------------------------------------------------
 
@@ -545,8 +575,8 @@ class _Tagged:
         return text + (" · " + " ".join(ws) if ws else "")
 
     def _node_line(self, k: int, nid: str, folds: dict[str, tuple]) -> str:
-        if nid.startswith("fold"):
-            return dot.node(nid, self._fold_attrs(*folds[nid][1:]))
+        if layout.is_fold(nid):
+            return dot.node(nid, self._fold_attrs(*folds[nid]))
         n = self.nodes[k]
         name = self._name(k)
         op = self._op_text(k)
@@ -591,35 +621,19 @@ class _Tagged:
         return {"label": dot.label(text), "shape": "box", "style": "dashed,rounded",
                 "color": "#999999", "fontcolor": "#555555"}
 
-    def _header(self, edges: dict[tuple[str, str], _Edge]) -> list[str]:
-        head = self.title or f"every op of the graph, T = {self.T}"
-        rows = [f'<tr><td align="left"><font point-size="16"><b>{dot.html(head, 120)}'
-                "</b></font></td></tr>"]
-        present = {e.cls for e in edges.values()}
+    def _header(self, edges: dict[tuple[str, str], layout.Drawn]) -> list[str]:
+        rows = [layout.title_row(self.title or f"every op of the graph, T = {self.T}", 16)]
         legend = {**style.LEGEND, style.OTHER: "inside a cell: the ops of one step "
                   "(their gradients sum where a node feeds several)"}
-        for cls in (style.TEMPORAL, style.SPATIAL, style.INPUT, style.CELL, style.OTHER):
-            if cls in present:
-                rows.append(f'<tr><td align="left">{style.swatch(style.COLOR[cls])} '
-                            f"{legend[cls]}</td></tr>")
-        ws = sorted(self.params)
-        if ws:
-            parts = []
-            for w in ws:
-                g = norm(self.fl.grad(self.nodes[w]))
-                name = weight_name(self.nodes[w].label, w in self.heads)
-                parts.append(f"{name} {dot.num(g)}" if g is not None else name)
-            rows.append(f'<tr><td align="left"><font color="{style.WEIGHTS}">'
-                        "shared weights (named in the ops that use them), ‖grad‖ summed "
-                        "over all uses:  " + "   ".join(parts) + "</font></td></tr>")
+        rows += layout.legend_rows(edges.values(), legend)
+        rows += layout.weights_rows(
+            "shared weights (named in the ops that use them), ‖grad‖ summed over all uses",
+            sorted(self.params), self.nodes, self.heads, self.fl)
         note = ("gradients of L" + dot.sub(self.loss_at) + " only") if self.loss_at \
             is not None else "gradients of the root"
         arrows = ("arrows point the way gradients flow" if self.arrows == "gradient" else
                   "arrows point forward; gradients flow against them")
-        rows.append(f'<tr><td align="left"><font point-size="10" color="{style.NOTE}">'
-                    f"{arrows}; edge width ~ log ‖gradient along the edge‖, number = that "
-                    f"norm; {note}; each layer's row: hₜ₋₁ → ops → hₜ on one line"
-                    "</font></td></tr>")
-        table = '<table border="0" cellborder="0" cellspacing="1">' + "".join(rows) + \
-            "</table>"
-        return [f"label={dot.label(table).text}", "labelloc=t", "labeljust=l"]
+        rows.append(layout.note_row(
+            f"{arrows}; edge width ~ log ‖gradient along the edge‖, number = that "
+            f"norm; {note}; each layer's row: hₜ₋₁ → ops → hₜ on one line"))
+        return layout.heading(rows)

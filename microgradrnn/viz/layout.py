@@ -1,0 +1,267 @@
+"""What the cells view and the ops view share in laying out an unrolled graph: the columns
+of time (which steps are drawn, which fold), the clusters that frame them, the invisible
+points and edges that hold the grid in place, the drawn edges between nodes, and the
+heading above it all (title, legend, shared weights, notes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine import Tensor
+from . import dot, style
+from .graph import norm
+from .names import weight_name
+
+# the attributes of an invisible point: it holds a place in the layout, draws nothing
+POINT = "style=invis, shape=point, width=0, height=0"
+
+
+def font_defaults(node_attrs: str) -> list[str]:
+    """The font statements that open a picture; ``node_attrs`` are the node defaults
+    besides the font (``fontsize=11``)."""
+    font = dot.quote(style.FONT)
+    return [f"fontname={font}", f"node [fontname={font}, {node_attrs}]",
+            f"edge [fontname={font}, fontsize=9, arrowsize=0.7]"]
+
+
+def check_arrows(arrows: str, who: str) -> None:
+    """Refuse an ``arrows`` option that is neither "forward" nor "gradient"."""
+    if arrows not in ("forward", "gradient"):
+        raise ValueError(f"{who}: arrows must be 'forward' or 'gradient', got {arrows!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# Columns: time left to right
+
+
+def columns(steps: list[int], has_init: bool, fold: bool | None, keep: int,
+            fold_above: int, window: tuple[int, int] | None, has_rinit: bool,
+            who: str) -> list[tuple[str, int, int]]:
+    """Columns left to right as (kind, first step, last step): ("step", t, t),
+    ("init", 0, 0), ("fold", a, b), and last ("rinit", T+1, T+1), the initial state of
+    the backward direction of a bidirectional layer (it starts at the right end).
+    ``who`` names the caller in errors."""
+    if not steps:
+        return [("init", 0, 0)] if has_init or has_rinit else []
+    T = steps[-1]
+    if window is not None:
+        a, b = window
+        if not (1 <= a <= b <= T):
+            raise ValueError(f"{who}: window {window} is not within steps 1..{T}")
+        visible = set(range(a, b + 1))
+    elif fold or (fold is None and T > fold_above):
+        if keep < 1:
+            raise ValueError(f"{who}: keep must be at least 1, got {keep}")
+        visible = set(range(1, keep + 1)) | set(range(T - keep + 1, T + 1))
+    else:
+        visible = set(steps)
+    cols: list[tuple[str, int, int]] = []
+    all_t = ([0] if has_init else []) + list(range(1, T + 1))
+    run: list[int] = []
+    for t in all_t:
+        shown = t in visible or (t == 0 and 1 in visible)
+        if shown:
+            if run:
+                cols.append(("fold", run[0], run[-1]))
+                run = []
+            cols.append(("init", 0, 0) if t == 0 else ("step", t, t))
+        else:
+            run.append(t)
+    if run:
+        cols.append(("fold", run[0], run[-1]))
+    if has_rinit:
+        cols.append(("rinit", T + 1, T + 1))
+    return cols
+
+
+def column_of_step(cols: list[tuple[str, int, int]]) -> dict[int, int]:
+    """Step -> the index of the column that draws it (a fold column draws several)."""
+    return {t: c for c, (_, a, b) in enumerate(cols) for t in range(a, b + 1)}
+
+
+def cluster_attrs(kind: str, a: int, b: int) -> list[str]:
+    """The attributes of the cluster framing a column of ``columns``: its label (the
+    step, or the steps folded) and its look."""
+    if kind in ("init", "rinit"):
+        text = "<b>t = 0</b>" if kind == "init" else (
+            f'<b>t = {a}</b><br/><font point-size="9">reverse start</font>')
+        return [f"label=<{text}>", "labeljust=c", "labelloc=b", 'style="dashed,rounded"',
+                'color="#AAAAAA"']
+    if kind == "fold":
+        n = b - a + 1
+        text = f"t = {a} … {b}" if n > 1 else f"t = {a}"
+        return [f'label=<<b>{text}</b><br/><font point-size="9">{n} step'
+                f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c",
+                # at the foot of the column (rankdir=BT turns t into the bottom): the
+                # edge from the fold column up to L then does not run through the label
+                "labelloc=t", 'style="dashed,rounded"', 'color="#AAAAAA"']
+    return [f"label=<<b>t = {a}</b>>", "labeljust=c", "labelloc=b",
+            'style="rounded,filled"',
+            f'fillcolor="{style.CLUSTER_FILL}"', f'color="{style.CLUSTER_PEN}"']
+
+
+def open_cluster(name: str, kind: str, a: int, b: int) -> list[str]:
+    """The statements that open the cluster ``name`` of a column; the caller adds its
+    nodes and the closing brace."""
+    return [f"subgraph {name} {{"] + ["\t" + x for x in cluster_attrs(kind, a, b)]
+
+
+# ---------------------------------------------------------------------------------------
+# Invisible scaffolding: points and edges that hold places and draw nothing
+
+
+def point(nid: str, more: str = "") -> str:
+    """An invisible point ``nid``; ``more`` adds attributes (``group=g1``)."""
+    return f"{nid} [{POINT}{', ' + more if more else ''}]"
+
+
+def invisible_edge(a: str, b: str) -> str:
+    return f"{a} -> {b} [style=invis]"
+
+
+def invisible_chain(ids: list[str]) -> list[str]:
+    """Invisible edges ids[0] -> ids[1] -> ...: they rank the nodes one above another."""
+    return [invisible_edge(p, q) for p, q in zip(ids, ids[1:], strict=False)]
+
+
+def column_order(anchors: list[str]) -> list[str]:
+    """Decides the columns' order, left to right in time: an invisible root with
+    ordering=out whose edges to each column's anchor dot keeps in that order."""
+    if len(anchors) < 2:
+        return []
+    return [point("order", "ordering=out")] + [invisible_edge("order", a) for a in anchors]
+
+
+# ---------------------------------------------------------------------------------------
+# Drawn edges: the graph's edges between the same two drawn nodes, merged
+
+
+def fold_id(c: int, i: int) -> str:
+    """The id of fold node i of column c: one dashed node standing for a row's nodes
+    over the steps the column folds."""
+    return f"fold{c}_{i}"
+
+
+def is_fold(nid: str) -> bool:
+    return nid.startswith("fold")
+
+
+def draws_edge(a: str, b: str) -> bool:
+    """Whether an edge from drawn node a to drawn node b is drawn. Not drawn: an edge
+    inside one drawn node, or between two fold nodes of one column (a folded column
+    shows its rows, not the edges among them)."""
+    return a != b and not (is_fold(a) and is_fold(b) and a.split("_")[0] == b.split("_")[0])
+
+
+@dataclass
+class Drawn:
+    """A drawn edge: one or more of the graph's edges between the same two drawn nodes.
+    ``weights``: the weights named on it (cells view); ``down``: from an op on a row
+    down into its cell, an edge that constrains no rank (ops view)."""
+
+    src: str
+    dst: str
+    cls: str
+    flows: list[float | None] = field(default_factory=list)
+    weights: list[int] = field(default_factory=list)
+    down: bool = False
+
+    @property
+    def single(self) -> bool:
+        """One edge of the graph: its flow is the edge's number."""
+        return len(self.flows) == 1
+
+    @property
+    def flow(self) -> float | None:
+        """The flow the pen width shows: the one edge's, else the largest of the merged
+        edges' (None when none has one)."""
+        if self.single:
+            return self.flows[0]
+        return max((x for x in self.flows if x), default=None)
+
+
+def largest_flow(edges: Iterable[Drawn]) -> float:
+    """The largest flow drawn: the pen widths are set against it."""
+    return max((f for d in edges for f in d.flows if f), default=0.0)
+
+
+def edge_line(d: Drawn, largest: float, arrows: str, col_of: Mapping[str, int | None],
+              rank_of: Mapping[str, Any], text: str, flat_label: Mapping[str, Any]) -> str:
+    """The statement of a drawn edge, coloured by its class, as wide as its flow.
+
+    Decides which way it points and whether it lies flat: an edge from a column to one
+    on its left (the backward direction of a bidirectional layer) is written left to
+    right and its arrow turned, so that it does not pull the columns out of order; an
+    edge between two nodes of one rank (``rank_of``) lies flat, east port to west port.
+    ``text`` labels it: below the right end of a flat edge (placed by ``flat_label``),
+    as a plain label otherwise (one on a flat edge makes dot bend it into an S around a
+    label node)."""
+    color = style.COLOR[d.cls]
+    a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(d.flow, largest)}
+    tail, head, back = d.src, d.dst, arrows == "gradient"
+    ct, ch = col_of.get(tail), col_of.get(head)
+    if ct is not None and ch is not None and ct > ch:
+        tail, head, back = head, tail, not back
+    flat = rank_of.get(tail) is not None and rank_of.get(tail) == rank_of.get(head)
+    if text:
+        a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
+        if flat:
+            a.update(flat_label)
+    if is_fold(d.src) or is_fold(d.dst):
+        a["style"] = "dashed"
+    if back:
+        a["dir"] = "back"
+    if flat:
+        a["tailport"], a["headport"] = "e", "w"
+    elif d.down:
+        a["constraint"] = "false"  # LSTM: W_hh h_t-1 sits on h's row, feeds the gates
+    return dot.edge(tail, head, a)
+
+
+# ---------------------------------------------------------------------------------------
+# The heading: an HTML table of rows above the picture
+
+# the legend's order: the edge classes a picture draws, each with its swatch
+LEGEND_ORDER = (style.TEMPORAL, style.SPATIAL, style.INPUT, style.CELL, style.OTHER)
+
+
+def _row(body: str) -> str:
+    return f'<tr><td align="left">{body}</td></tr>'
+
+
+def title_row(title: str, size: int) -> str:
+    return _row(f'<font point-size="{size}"><b>{dot.html(title, 120)}</b></font>')
+
+
+def legend_rows(edges: Iterable[Drawn], texts: Mapping[str, str]) -> list[str]:
+    """A row per edge class drawn, in ``LEGEND_ORDER``: its colour and ``texts[class]``."""
+    present = {d.cls for d in edges}
+    return [_row(f"{style.swatch(style.COLOR[cls])} {texts[cls]}")
+            for cls in LEGEND_ORDER if cls in present]
+
+
+def weights_rows(intro: str, ws: list[int], nodes: list[Tensor], heads: set[int],
+                 fl: Any) -> list[str]:
+    """The shared weights ``ws`` (node indices) by name, each with the norm of its
+    gradient: one row after ``intro``, none when there are no weights."""
+    if not ws:
+        return []
+    parts = []
+    for w in ws:
+        g = norm(fl.grad(nodes[w]))
+        name = weight_name(nodes[w].label, w in heads)
+        parts.append(f"{name} {dot.num(g)}" if g is not None else name)
+    return [_row(f'<font color="{style.WEIGHTS}">{intro}:  ' + "   ".join(parts)
+                 + "</font>")]
+
+
+def note_row(text: str) -> str:
+    return _row(f'<font point-size="10" color="{style.NOTE}">{text}</font>')
+
+
+def heading(rows: list[str]) -> list[str]:
+    """The statements that put ``rows`` in a table above the picture, flush left."""
+    table = '<table border="0" cellborder="0" cellspacing="1">' + "".join(rows) + "</table>"
+    return [f"label={dot.label(table).text}", "labelloc=t", "labeljust=l"]
