@@ -16,6 +16,10 @@ sys.path.insert(0, str(BENCH))
 import workloads as W  # noqa: E402
 
 SMALL = [W.shrink(W.WORKLOADS[n]) for n in ("W1", "W2", "L2")]
+# wide enough (B*H >= 1024) that tanh takes its exp form (ops.TANH_EXP_FROM), in the
+# engine's fused steps and in the reference alike
+WIDE = [W.Workload("rnn wide", "rnn", 8, 6, 160, 5, 4),
+        W.Workload("lstm wide", "lstm", 8, 6, 128, 5, 4)]
 
 
 def _assert_same(a, b, rtol=1e-9):
@@ -27,13 +31,13 @@ def _assert_same(a, b, rtol=1e-9):
 
 
 @pytest.mark.parametrize("path", ["microgradrnn", "microgradrnn_fused"])
-@pytest.mark.parametrize("w", SMALL, ids=lambda w: w.name)
+@pytest.mark.parametrize("w", SMALL + WIDE, ids=lambda w: w.name)
 def test_numpy_reference_matches_engine(w, path):
     c = W.contenders(w)
     _assert_same(c["numpy"]().loss_and_grads(), c[path]().loss_and_grads())
 
 
-@pytest.mark.parametrize("w", SMALL, ids=lambda w: w.name)
+@pytest.mark.parametrize("w", SMALL + WIDE, ids=lambda w: w.name)
 @pytest.mark.parametrize("variant", ["torch_fused", "torch_cell"])
 def test_numpy_reference_matches_torch(w, variant):
     pytest.importorskip("torch")
@@ -52,7 +56,14 @@ def test_sgd_steps_agree(w, path):
         np.testing.assert_allclose(v, b.params()[k], rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("w", SMALL, ids=lambda w: w.name)
+def test_reference_activations_switch_where_the_engines_do():
+    import numpy_bptt
+
+    from microgradrnn import ops
+    assert numpy_bptt.TANH_EXP_FROM == ops.TANH_EXP_FROM
+
+
+@pytest.mark.parametrize("w", SMALL + WIDE, ids=lambda w: w.name)
 def test_float32_stays_float32(w):
     c = W.contenders(w, np.float32)
     ref = W.contenders(w)["numpy"]().loss_and_grads()

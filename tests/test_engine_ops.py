@@ -209,3 +209,25 @@ def test_grad_has_the_dtype_of_its_node_in_a_mixed_graph():
     assert y.dtype == np.float64 and y.grad.dtype == np.float64
     assert w32.grad.dtype == np.float32 and x64.grad.dtype == np.float64
     np.testing.assert_array_equal(w32.grad, 4.0)
+
+
+# -- the activations behind the fused steps: two formulas, switched by size ---------------
+
+EXTREMES = np.array([-1e4, -800.0, -709.0, -40.0, -1.0, -1e-9, 0.0, 1e-9, 1.0, 40.0, 800.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("size", [16, 4096], ids=["small: np.tanh", "large: tanh's exp form"])
+def test_sigmoid_into_and_tanh_into_match_numpy(size, dtype):
+    from microgradrnn.ops import sigmoid_into, tanh_into
+    rng = np.random.default_rng(0)
+    x = np.concatenate([EXTREMES, rng.normal(0, 5, size - len(EXTREMES))]).astype(dtype)
+    eps = np.finfo(dtype).eps
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no warnings either
+        s, t = sigmoid_into(x.copy()), tanh_into(x.copy())
+    assert s.dtype == dtype and t.dtype == dtype
+    exact = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    # where e^-z would overflow it is clipped: sigmoid is off by less than the tiniest normal
+    np.testing.assert_allclose(s, exact.astype(dtype), rtol=8 * eps, atol=np.finfo(dtype).tiny)
+    np.testing.assert_allclose(t, np.tanh(x), rtol=0, atol=4 * eps)
+    assert np.all((s >= 0) & (s <= 1)) and np.all(np.abs(t) <= 1)
