@@ -504,7 +504,7 @@ def unbind(a: Tensor, axis: int = 0) -> tuple[Tensor, ...]:
     if not -X.ndim <= axis < X.ndim:
         raise ValueError(f"unbind: axis {axis} is out of range for shape {X.shape}")
     lead = (slice(None),) * (axis % X.ndim)
-    views = np.moveaxis(X, axis, 0)
+    views = X if not lead else np.moveaxis(X, axis, 0)
     return tuple(from_op(views[i], (a,), _scatter_back(lead + (i,)), "getitem")
                  for i in range(len(views)))
 
@@ -545,14 +545,14 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     if len({x.shape for x in arrays}) > 1:
         shapes = ", ".join(str(x.shape) for x in arrays)
         raise ValueError(f"stack: all shapes must be equal, got {shapes}")
-    try:
-        out = np.stack(arrays, axis=axis)
+    try:  # axis 0 (the unroll's): np.array copies the list in one call, np.stack in ~4
+        out = np.array(arrays) if axis == 0 else np.stack(arrays, axis=axis)
     except np.exceptions.AxisError:
         raise ValueError(f"stack: axis {axis} is out of range") from None
     ax = axis % out.ndim
 
     def backward(g):  # input k gets g[..., k, ...]
-        return tuple(np.moveaxis(g, ax, 0))
+        return tuple(g if ax == 0 else np.moveaxis(g, ax, 0))
 
     return from_op(out, tuple(tensors), backward, "stack")
 
