@@ -662,22 +662,22 @@ def _backprop(
         if backward is None:
             continue
         parent_grads = backward(g)
-        if len(parent_grads) != len(node._parents):
+        parents = node._parents
+        if len(parent_grads) != len(parents):
             raise TypeError(
                 f"backward rule of op '{node._op}' returned {len(parent_grads)} gradients "
-                f"for {len(node._parents)} inputs"
+                f"for {len(parents)} inputs"
             )
         if not retain_graph:
             node._backward = _freed  # drop the closure and the arrays it saved
-        edge_flows = [None] * len(node._parents) if record_flow else None
-        for i, (parent, pg) in enumerate(zip(node._parents, parent_grads, strict=True)):
+        edge_flows = [None] * len(parents) if record_flow else None
+        for i, (parent, pg) in enumerate(zip(parents, parent_grads, strict=True)):
             if pg is None or not parent.requires_grad:
                 continue
             if _anomaly:
                 _check_backward(node, i, pg)
-            pdata = parent._data
             prev = grads.get(parent)
-            if pg.__class__ is _Outer:
+            if pg.__class__ is _Outer:  # a factored weight gradient: collected, not added
                 if prev.__class__ is not _Factors:
                     grads[parent] = prev = _Factors(prev, joined)
                     owned.discard(parent)
@@ -685,6 +685,7 @@ def _backprop(
                     edge_flows[i] = pg.dense()
                 prev.add(pg)
                 continue
+            pdata = parent._data
             if prev.__class__ is _Factors:  # a dense or sparse gradient joins factored ones
                 pg = _dense(pg, parent)
                 if pg.__class__ is not float and pg.shape != pdata.shape:

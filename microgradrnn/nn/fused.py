@@ -57,8 +57,9 @@ def _parents(x, h, c, w_ih, w_hh, b_ih, b_hh) -> tuple[Tensor, ...]:
 
 
 def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
-                 has_bias: bool) -> tuple[list, list]:
-    """From dz = dL/dz: (dx, dh) and (dW_ih, dW_hh[, db_ih, db_hh]), None where unneeded.
+                 has_bias: bool) -> tuple:
+    """From dz = dL/dz, the gradients of (x, h, W_ih, W_hh[, b_ih, b_hh]), the parents of
+    rnn_cell and lstm_gates in their order; None where a parent needs none.
 
     dx = dz W_ih,  dh = dz W_hh,  dW_ih = dz^T x,  dW_hh = dz^T h,  db_ih = db_hh = sum_B dz
     """
@@ -67,11 +68,10 @@ def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tenso
     # the weights' gradients as factors: the engine multiplies those of all steps at once
     dw_ih = _Outer(dz, x._data) if w_ih.requires_grad else None
     dw_hh = _Outer(dz, h._data) if w_hh.requires_grad else None
-    weights = [dw_ih, dw_hh]
-    if has_bias:
-        db = _Outer(dz, None)  # sum of dz's rows, for both biases, summed with the others
-        weights += [db, db]
-    return [dx, dh], weights
+    if not has_bias:
+        return dx, dh, dw_ih, dw_hh
+    db = _Outer(dz, None)  # sum of dz's rows, for both biases, summed with the others
+    return dx, dh, dw_ih, dw_hh, db, db
 
 
 def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
@@ -91,8 +91,7 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
             dz *= g
         else:
             dz = g * (out > 0)
-        (dx, dh), weights = _input_grads(dz, x, h, w_ih, w_hh, b_ih is not None)
-        return (dx, dh, *weights)
+        return _input_grads(dz, x, h, w_ih, w_hh, b_ih is not None)
 
     op = "rnn_tanh_cell" if tanh else "rnn_relu_cell"
     return from_op(out, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, op)
@@ -122,8 +121,7 @@ def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
         np.multiply(g, g, out=d[:, 2 * H:3 * H])
         np.subtract(1.0, d[:, 2 * H:3 * H], out=d[:, 2 * H:3 * H])
         d *= da
-        (dx, dh), weights = _input_grads(d, x, h, w_ih, w_hh, b_ih is not None)
-        return (dx, dh, *weights)
+        return _input_grads(d, x, h, w_ih, w_hh, b_ih is not None)
 
     return from_op(a, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, "lstm_gates")
 
