@@ -88,6 +88,15 @@ class _Base:
         np.dot(Y, p["head_weight"], out=self.dH)
         return float(loss)
 
+    def _weight_grads(self, dZ: np.ndarray, X2: np.ndarray, hs: np.ndarray) -> None:
+        """The recurrent weights' gradients from dL/d(pre-activation) of all T steps at
+        once (T*B rows): one matmul each, K = T*B, as BPTT is usually written."""
+        g, rows = self.g, dZ.shape[0]
+        np.dot(dZ.T, X2, out=g["weight_ih"])
+        np.dot(dZ.T, hs[:-1].reshape(rows, -1), out=g["weight_hh"])
+        dZ.sum(axis=0, out=g["bias_ih"])
+        g["bias_hh"][...] = g["bias_ih"]
+
     def loss_and_grads(self, X: np.ndarray, target: np.ndarray):
         loss = self._forward_backward(X, target)
         return loss, {k: v.copy() for k, v in self.g.items()}
@@ -135,12 +144,7 @@ class NumpyRNN(_Base):
             np.subtract(1.0, dz, out=dz)
             dz *= dh
             np.dot(dz, p["weight_hh"], out=dh)
-        dZ2 = dZ.reshape(T * B, H)
-        g = self.g
-        np.dot(dZ2.T, X2, out=g["weight_ih"])
-        np.dot(dZ2.T, hs[:-1].reshape(T * B, H), out=g["weight_hh"])
-        dZ2.sum(axis=0, out=g["bias_ih"])
-        g["bias_hh"][...] = g["bias_ih"]
+        self._weight_grads(dZ.reshape(T * B, H), X2, hs)
         return loss
 
 
@@ -222,10 +226,5 @@ class NumpyLSTM(_Base):
             np.subtract(1.0, f, out=f)
             np.multiply(tmp, f, out=f)
             np.dot(a, p["weight_hh"], out=dh)
-        dG = G.reshape(T * B, 4 * H)
-        g = self.g
-        np.dot(dG.T, X2, out=g["weight_ih"])
-        np.dot(dG.T, hs[:-1].reshape(T * B, H), out=g["weight_hh"])
-        dG.sum(axis=0, out=g["bias_ih"])
-        g["bias_hh"][...] = g["bias_ih"]
+        self._weight_grads(G.reshape(T * B, 4 * H), X2, hs)
         return loss
