@@ -334,6 +334,7 @@ def test_ops_window(cell, kw, window):
     else:
         assert after == []
     assert ("reverse start" in cols[-1][0]) == bool(kw.get("bidirectional"))
+    assert src.count("L = Σₜ Lₜ") == 1  # the root, drawn in full
 
 
 def test_weights_are_named_through_views_and_biases_are_not():

@@ -356,11 +356,15 @@ class _Tagged:
         drawn: dict[int, str] = {}
         folds: dict[str, tuple[tuple, int, int]] = {}
         fold_ids: dict[tuple, int] = {}
+        root = self.graph.index[self.graph.root]
         for k in range(len(self.nodes)):
             if self.kind[k] == "hidden":
                 continue
             c = self._col(k, col_of_t)
-            if c is not None and cols[c][0] == "fold":
+            # the total L = Σ L_t stands outside every column (``_by_column``); its step,
+            # the last, folds when a window ends before T, but L itself is always drawn
+            if c is not None and cols[c][0] == "fold" and not (
+                    k == root and self.kind[k] == "sum"):
                 what = self._fold_row(k)
                 nid = layout.fold_id(c, fold_ids.setdefault(what, len(fold_ids)))
                 _, a, b = cols[c]
