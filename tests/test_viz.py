@@ -262,6 +262,81 @@ def test_ops_lstm_and_fold():
     assert "folded" not in draw_ops(_real("rnn", steps=8), fold=False).source
 
 
+def _clusters(src):
+    """Each column's cluster, left to right: (its label, the ids of the nodes in it)."""
+    out = []
+    for body in re.findall(r"subgraph cluster_t\d+ \{\n(.*?)\n\t\}", src, re.S):
+        label = re.search(r"^\t\tlabel=<(.*)>$", body, re.M).group(1)
+        out.append((label, re.findall(r"^\t\t(\w+) \[", body, re.M)))
+    return out
+
+
+def _edges(src):
+    """(tail, head, attributes) of every drawn (visible) edge."""
+    return [(a, b, attrs) for a, b, attrs in re.findall(r"^\t(\w+) -> (\w+) \[(.*)\]$",
+                                                        src, re.M) if attrs != "style=invis"]
+
+
+@pytest.mark.parametrize("window", [(1, 2), (3, 4), (2, 2), (3, 6)])
+@pytest.mark.parametrize("cell, kw", [("rnn", {}), ("lstm", {}), ("lstm", {"layers": 2}),
+                                      ("gru", {"bidirectional": True})],
+                         ids=["rnn", "lstm", "lstm-2layers", "gru-bidirectional"])
+def test_ops_window(cell, kw, window):
+    # window=(a, b) draws steps a..b in full and folds the others (with t = 0 when a > 1)
+    T, (a, b) = 6, window
+    src = draw_ops(_real(cell, steps=T, **kw), window=(a, b)).source
+    cols = _clusters(src)
+    full = [(lab, ids) for lab, ids in cols if lab.startswith("<b>t = ") and "<br/>" not in
+            lab and lab != "<b>t = 0</b>"]
+    # the window's steps, each a column of its own nodes with its input x_t and loss L_t
+    assert [lab for lab, _ in full] == [f"<b>t = {t}</b>" for t in range(a, b + 1)]
+    assert all(ids and not any(i.startswith("fold") for i in ids) for _, ids in full)
+    for t in range(1, T + 1):
+        inside = a <= t <= b
+        assert (f"<b>x{dot.sub(t)}</b>" in src) == inside
+        assert (f"<b>L{dot.sub(t)} = mean</b>" in src) == inside
+    folded = [(lab, ids) for lab, ids in cols if "folded" in lab]
+    assert all(ids and all(i.startswith("fold") for i in ids) for _, ids in folded)
+    ranks = _ranks(src)
+    edges = _edges(src)
+    if a == 1:
+        label, ids = cols[0]  # the initial states, in full
+        assert label == "<b>t = 0</b>" and ids and all(i.startswith("n") for i in ids)
+        assert re.search(rf"^\t\t{ids[0]} \[label=<<b>h₀", src, re.M)
+    else:
+        # t = 0 .. a-1 fold into the first column: a fold node per state row (a forward
+        # row from its initial state h₀, a backward row from step 1: its initial state
+        # is at T + 1), one for the inputs x₁ … and one for the head
+        label, ids = cols[0]
+        assert label.startswith(f"<b>t = 0 … {a - 1}</b>") and (label, ids) in folded
+        text = {i: re.search(rf"^\t\t{i} \[label=<(.*?)>, ", src, re.M).group(1)
+                for i in ids}
+        rows = [i for i in ids if "every op of" in text[i]]
+        assert all(f"every op of {a - 1} step" in text[i] for i in rows)  # h₀ has no ops
+        per_layer = (2 if cell == "lstm" else 1) * (2 if kw.get("bidirectional") else 1)
+        assert len(rows) == kw.get("layers", 1) * per_layer
+        assert sorted(text[i][:2] for i in rows) == sorted(
+            (["c₀"] if cell == "lstm" else []) * kw.get("layers", 1) +
+            ["h₀"] * kw.get("layers", 1) + (["h₁"] if kw.get("bidirectional") else []))
+        sub = dot.sub(a - 1)
+        assert f"x₁ … x{sub}" in text.values() and f"y₁, L₁ … y{sub}, L{sub}" in text.values()
+        # each row lies on its row's rank and meets the window along a temporal (or
+        # cell-state) edge
+        state = (style.COLOR[style.TEMPORAL], style.COLOR[style.CELL])
+        for f in rows:
+            assert any(f in r and any(i.startswith("n") for i in r) for r in ranks)
+            assert any(f in (s, d) and (s + d).count("fold") == 1 and any(
+                c in attrs for c in state) for s, d, attrs in edges)
+    after = [lab for lab, _ in folded if not lab.startswith("<b>t = 0 ")]
+    if b < T:
+        span = f"t = {b + 1} … {T}" if b + 1 < T else f"t = {T}"
+        assert len(after) == 1 and after[0].startswith(f"<b>{span}</b>")
+    else:
+        assert after == []
+    assert ("reverse start" in cols[-1][0]) == bool(kw.get("bidirectional"))
+    assert src.count("L = Σₜ Lₜ") == 1  # the root, drawn in full
+
+
 def test_weights_are_named_through_views_and_biases_are_not():
     # a cell written as x @ W.T (a transpose of the parameter) still names W on its edges
     rng = np.random.default_rng(0)

@@ -356,14 +356,23 @@ class _Tagged:
         drawn: dict[int, str] = {}
         folds: dict[str, tuple[tuple, int, int]] = {}
         fold_ids: dict[tuple, int] = {}
+        root = self.graph.index[self.graph.root]
         for k in range(len(self.nodes)):
             if self.kind[k] == "hidden":
                 continue
             c = self._col(k, col_of_t)
-            if c is not None and cols[c][0] == "fold":
+            # the total L = Σ L_t stands outside every column (``_by_column``); its step,
+            # the last, folds when a window ends before T, but L itself is always drawn
+            if c is not None and cols[c][0] == "fold" and not (
+                    k == root and self.kind[k] == "sum"):
                 what = self._fold_row(k)
                 nid = layout.fold_id(c, fold_ids.setdefault(what, len(fold_ids)))
-                folds[nid] = (what, cols[c][1], cols[c][2])
+                _, a, b = cols[c]
+                if a == 0:
+                    # t = 0 folded with the steps before a window: only the rows with an
+                    # initial state start there, not x, the head or a backward row
+                    a = min(self.step[k], folds[nid][1]) if nid in folds else self.step[k]
+                folds[nid] = (what, a, b)
                 drawn[k] = nid
             else:
                 drawn[k] = f"n{k}"
@@ -440,9 +449,11 @@ class _Tagged:
     def _fold_row(self, k: int) -> tuple:
         """Which fold node a node of a folded step joins: ("row", row key) for the
         state rows (other ops of a cell join their layer's longest row), ("x",),
-        ("head",) or ("sum",)."""
+        ("head",) or ("sum",). An initial state folds too, when a window starts after
+        step 1 (t = 0 folds with the steps before it): it joins its row, as in the
+        cells view."""
         kind = self.kind[k]
-        if kind == "cell":
+        if kind in ("cell", "init"):
             key = self.on_row.get(k)
             if key is None:
                 tags = self.nodes[k].tags
@@ -609,9 +620,10 @@ class _Tagged:
     def _fold_attrs(self, what: tuple, a: int, b: int) -> dict:
         if what[0] == "row":
             role, layer, d = what[1]
+            # a = 0: the row's initial state h₀ is folded too; it has no ops
             text = (f"{state_name(role, a, layer, d, self.layers)} … "
                     f"{state_name(role, b, layer, d, self.layers)}<br/>"
-                    f'<font point-size="9">every op of {b - a + 1} steps</font>')
+                    f'<font point-size="9">every op of {b - max(a, 1) + 1} steps</font>')
         elif what[0] == "x":
             text = f"x{dot.sub(a)} … x{dot.sub(b)}"
         elif what[0] == "head":
