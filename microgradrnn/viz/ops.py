@@ -11,6 +11,7 @@ An untagged graph of Values draws like micrograd's ``draw_dot``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -618,16 +619,20 @@ class _Tagged:
         return dot.node(nid, a)
 
     def _fold_attrs(self, what: tuple, a: int, b: int) -> dict:
+        def span(name: Callable[[int], str]) -> str:  # "x₃ … x₅", or "x₃" for one step
+            return name(a) if a == b else f"{name(a)} … {name(b)}"
+
         if what[0] == "row":
             role, layer, d = what[1]
             # a = 0: the row's initial state h₀ is folded too; it has no ops
-            text = (f"{state_name(role, a, layer, d, self.layers)} … "
-                    f"{state_name(role, b, layer, d, self.layers)}<br/>"
-                    f'<font point-size="9">every op of {b - max(a, 1) + 1} steps</font>')
+            steps = b - max(a, 1) + 1
+            text = (span(lambda t: state_name(role, t, layer, d, self.layers)) + "<br/>"
+                    f'<font point-size="9">every op of {steps} '
+                    f'step{"s" if steps != 1 else ""}</font>')
         elif what[0] == "x":
-            text = f"x{dot.sub(a)} … x{dot.sub(b)}"
+            text = span(lambda t: f"x{dot.sub(t)}")
         elif what[0] == "head":
-            text = f"y{dot.sub(a)}, L{dot.sub(a)} … y{dot.sub(b)}, L{dot.sub(b)}"
+            text = span(lambda t: f"y{dot.sub(t)}, L{dot.sub(t)}")
         else:
             text = "Σ L" if what[0] == "sum" else "…"
         return {"label": dot.label(text), "shape": "box", "style": "dashed,rounded",
