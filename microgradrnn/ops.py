@@ -557,6 +557,22 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return from_op(out, tuple(tensors), backward, "stack")
 
 
+def stack_rows(tensors: Sequence[Tensor], rows: np.ndarray) -> Tensor:
+    """``stack(tensors)`` for tensors whose values already fill ``rows`` in order
+    (``rows[k]`` holds ``tensors[k]``): the result's data is ``rows`` itself, no copy.
+
+    For code that wrote each step's output in place, as the sequence layers do with
+    fused cells; the node and its gradients are those of ``stack``.
+    """
+    if rows.shape[0] != len(tensors):
+        raise ValueError(f"stack_rows: {len(tensors)} tensors for {rows.shape[0]} rows")
+    return from_op(rows, tuple(tensors), _unstack, "stack")
+
+
+def _unstack(g):  # the k-th stacked tensor gets g[k]
+    return tuple(g)
+
+
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a if condition else b`` (condition is not differentiated)."""
     cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition)

@@ -192,3 +192,43 @@ def test_ops_view_names_the_fused_op():
     loss.backward(record_flow=True)
     src = draw_ops(loss).source
     assert "rnn_tanh_cell" in src
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_fused_layer_writes_each_h_t_into_its_output(kind, bidirectional):
+    """A fused layer's steps write h_t into rows of the output array (no stacking copy,
+    no second copy of every h_t held); the composed layer stacks copies. Values agree."""
+    x = np.random.default_rng(2).standard_normal((5, 2, 3))
+    outputs = {}
+    for fused in (False, True):
+        layer = getattr(nn, kind)(3, 4, bidirectional=bidirectional, rng=0, fused=fused)
+        out, _ = layer(Tensor(x))
+        stacks = [out] if not bidirectional else list(out.parents)
+        for s in stacks:
+            assert s.op == "stack" and len(s.parents) == 5
+            for t, h in enumerate(s.parents):
+                assert h.tags["role"] == "h"
+                np.testing.assert_array_equal(s.data[t], h.data)
+                shared = np.shares_memory(s.data, h.data)
+                # a direction's first step makes the array (it gives shape and dtype)
+                first = t == (4 if s is not stacks[0] else 0)
+                assert shared == (fused and not first), (fused, t)
+        outputs[fused] = out.data
+    np.testing.assert_allclose(outputs[True], outputs[False], rtol=1e-12, atol=1e-12)
+
+
+def test_stack_rows_is_stack_without_the_copy():
+    from microgradrnn.ops import stack, stack_rows
+    rows = np.random.default_rng(0).standard_normal((3, 2))
+    a = [Tensor(rows[k], requires_grad=True) for k in range(3)]
+    b = [Tensor(rows[k].copy(), requires_grad=True) for k in range(3)]
+    s, r = stack(b), stack_rows(a, rows)
+    assert r.data is rows and r.op == s.op == "stack"
+    w = np.arange(6.0).reshape(3, 2)
+    (s * w).sum().backward()
+    (r * w).sum().backward()
+    for p, q in zip(a, b, strict=True):
+        np.testing.assert_array_equal(p.grad, q.grad)
+    with pytest.raises(ValueError, match="stack_rows: 2 tensors for 3 rows"):
+        stack_rows(a[:2], rows)

@@ -59,7 +59,8 @@ class _Cell(Module):
 
     # forward() checks the shapes, then runs _step(). A sequence layer sends its first
     # step through forward() and the others straight to _step(): the input slices all
-    # have one shape, and the state is what the previous step returned.
+    # have one shape, and the state is what the previous step returned. A fused cell's
+    # _step also takes out=, where to write h_t (a row of the layer's output array).
 
     def _check(self, x: Tensor, h: Tensor) -> None:
         name = type(self).__name__
@@ -98,10 +99,10 @@ class RNNCell(_Cell):
         self._check(x, h)
         return self._step(x, h)
 
-    def _step(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+    def _step(self, x: Tensor, h: Tensor, out: Any = None) -> tuple[Tensor, Tensor]:
         if self.fused:
             h = rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                         self.nonlinearity)
+                         self.nonlinearity, out)
             return h, h
         z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
         h = z.tanh() if self.nonlinearity == "tanh" else z.relu()
@@ -148,7 +149,7 @@ class LSTMCell(_Cell):
         return self._step(x, state)
 
     def _step(
-        self, x: Tensor, state: tuple[Tensor, Tensor]
+        self, x: Tensor, state: tuple[Tensor, Tensor], out: Any = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         h, c = state
         H = self.hidden_size
@@ -157,7 +158,7 @@ class LSTMCell(_Cell):
                 a = lstm_gates(x, h, self.weight_ih, self.weight_hh, self.bias_ih,
                                self.bias_hh)
             c = lstm_c(a, c)
-            h = lstm_h(a, c)
+            h = lstm_h(a, c, out)
             return h, (h, c)
         with tags(role="gate"):
             z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)

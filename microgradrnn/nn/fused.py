@@ -39,12 +39,14 @@ __all__ = ["rnn_cell", "lstm_gates", "lstm_c", "lstm_h"]
 
 
 def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
-                   b_ih: Tensor | None, b_hh: Tensor | None) -> np.ndarray:
-    """z = x W_ih^T + b_ih + h W_hh^T + b_hh, as a fresh array (so we may work in place).
+                   b_ih: Tensor | None, b_hh: Tensor | None,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """z = x W_ih^T + b_ih + h W_hh^T + b_hh, as a fresh array (so we may work in place),
+    or written into ``out`` (of z's shape and dtype).
 
     np.dot rather than @ in this file: the same product on 2-D arrays, with less call
     overhead (about 1 us), which counts at small sizes."""
-    z = np.dot(x._data, w_ih._data.T)
+    z = np.dot(x._data, w_ih._data.T, out=out)
     z += np.dot(h._data, w_hh._data.T)
     if b_ih is not None:
         z += b_ih._data + b_hh._data  # one add over the batch instead of two
@@ -75,10 +77,14 @@ def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tenso
 
 
 def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-             b_hh: Tensor | None = None, nonlinearity: str = "tanh") -> Tensor:
+             b_hh: Tensor | None = None, nonlinearity: str = "tanh",
+             out: np.ndarray | None = None) -> Tensor:
     """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh) as one op ("rnn_tanh_cell" or
-    "rnn_relu_cell"). x: (B, I), h: (B, H) -> h': (B, H)."""
-    z = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh)
+    "rnn_relu_cell"). x: (B, I), h: (B, H) -> h': (B, H).
+
+    out: where to write h' (an array of its shape and dtype, e.g. a row of the layer's
+    (T, B, H) output, which then needs no stacking copy); a fresh array by default."""
+    z = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh, out)
     tanh = nonlinearity == "tanh"
     out = tanh_into(z) if tanh else np.maximum(z, 0.0, out=z)  # z is ours: in place
 
@@ -146,13 +152,15 @@ def lstm_c(gates: Tensor, c: Tensor) -> Tensor:
     return from_op(out, (gates, c), backward, "lstm_c")
 
 
-def lstm_h(gates: Tensor, c: Tensor) -> Tensor:
-    """The new hidden state as one op ("lstm_h"): h' = o * tanh(c'). gates: [i, f, g, o]."""
+def lstm_h(gates: Tensor, c: Tensor, out: np.ndarray | None = None) -> Tensor:
+    """The new hidden state as one op ("lstm_h"): h' = o * tanh(c'). gates: [i, f, g, o].
+
+    out: where to write h' (as for ``rnn_cell``); a fresh array by default."""
     a = gates._data
     H = c._data.shape[-1]
     o = a[:, 3 * H:]
     tc = tanh_into(np.array(c._data))  # kept for backward: a tanh costs more than its array
-    out = o * tc
+    out = np.multiply(o, tc, out=out)
 
     def backward(dh):
         # d/do = dh tanh(c'), d/d(i, f, g) = 0;  d/dc' = dh o (1 - tanh^2 c')

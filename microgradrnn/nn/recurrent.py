@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor, no_grad, tags
-from ..ops import concatenate, stack, unbind
+from ..ops import concatenate, stack, stack_rows, unbind
 from . import init
 from .cells import GRUCell, LSTMCell, RNNCell
 from .module import Module
@@ -47,14 +47,18 @@ def _stamp(names: tuple[str, ...], h: Tensor, state: State) -> None:
 _CHECKING_FORWARDS = (RNNCell.forward, LSTMCell.forward, GRUCell.forward)
 
 
-def _later_steps(cell: Module) -> Callable:
-    """What runs steps 2..T: a library cell's ``_step`` (its forward without the shape
-    checks, which the first step did) if the cell's call still goes through that forward;
-    any other cell (yours, or a subclass that overrides forward) is called as is."""
+def _later_steps(cell: Module) -> tuple[Callable, bool]:
+    """What runs steps 2..T, and whether it writes h_t where it is told (``out=``).
+
+    A library cell's ``_step`` (its forward without the shape checks, which the first
+    step did) if the cell's call still goes through that forward; a fused one writes h_t
+    into a row of the layer's output array, so the output needs no stacking copy (and
+    no second copy of every h_t is held). Any other cell (yours, or a subclass that
+    overrides forward) is called as is."""
     cls = type(cell)
     if cls.__call__ is Module.__call__ and cls.forward in _CHECKING_FORWARDS:
-        return cell._step
-    return cell
+        return cell._step, getattr(cell, "fused", False)
+    return cell, False
 
 
 def detach_state(state: State) -> State:
@@ -203,28 +207,38 @@ class Recurrent(Module):
             x_t.tags = {**x_t.tags, "t": t}
         finals: list[State] = []
         for layer in range(1, self.num_layers + 1):
-            outs = []
+            outs, out_rows = [], []
             for d in range(D):
                 k = (layer - 1) * D + d
                 cell, st = self.cells[k], states[k]
                 direction = "bwd" if d else "fwd"
                 names = getattr(cell, "state_names", ("h",))
                 hs: list[Any] = [None] * T
-                step, later = cell, _later_steps(cell)  # the first step checks the shapes
-                for t in (range(T, 0, -1) if d else range(1, T + 1)):
+                later, in_place = _later_steps(cell)
+                rows = None  # with in_place: the (T, B, H) output, h_t written to row t-1
+                steps = range(T, 0, -1) if d else range(1, T + 1)
+                for i, t in enumerate(steps):
                     with tags(t=t, layer=layer, direction=direction):
-                        h, st = step(inputs[t - 1], st)
+                        if i == 0:  # the first step checks the shapes
+                            h, st = cell(inputs[t - 1], st)
+                        elif rows is None:
+                            h, st = later(inputs[t - 1], st)
+                        else:
+                            h, st = later(inputs[t - 1], st, out=rows[t - 1])
                     _stamp(names, h, st)
                     hs[t - 1] = h
-                    step = later
+                    if i == 0 and in_place:  # h_1 shows the output's shape and dtype
+                        rows = np.empty((T, *h.shape), h.dtype)
+                        rows[t - 1] = h._data
                 finals.append(st)
                 outs.append(hs)
+                out_rows.append(rows)
             if layer < self.num_layers:
                 inputs = self._next_inputs(outs, layer + 1)
         with tags(layer=self.num_layers, role="output"):
-            output = stack(outs[0], axis=0)
-            if D == 2:
-                output = concatenate([output, stack(outs[1], axis=0)], axis=-1)
+            stacked = [stack(hs) if rows is None else stack_rows(hs, rows)
+                       for hs, rows in zip(outs, out_rows, strict=True)]
+            output = stacked[0] if D == 1 else concatenate(stacked, axis=-1)
             if self.batch_first:
                 output = output.transpose(1, 0, 2)
             per_element = zip(*(_elements(s) for s in finals), strict=True)
