@@ -60,7 +60,20 @@ class _Cell(Module):
     # forward() checks the shapes, then runs _step(). A sequence layer sends its first
     # step through forward() and the others straight to _step(): the input slices all
     # have one shape, and the state is what the previous step returned. A fused cell's
-    # _step also takes out=, where to write h_t (a row of the layer's output array).
+    # _step also takes out=, where to write h_t (a row of the layer's output array), and
+    # proj=, its step's row of input_projections().
+
+    def input_projections(self, xs: np.ndarray) -> np.ndarray | None:
+        """x_t W_ih^T + b_ih + b_hh for all T steps in one matrix product, (T, B, G*H),
+        from the inputs' data xs (T, B, input_size): what a fused _step takes as proj=.
+        None for a composed cell, which makes its own per step (the ops view shows it)."""
+        if not getattr(self, "fused", False):
+            return None
+        T, B, n_in = xs.shape
+        p = np.dot(xs.reshape(T * B, n_in), self.weight_ih.data.T)
+        if self.bias_ih is not None:
+            p += self.bias_ih.data + self.bias_hh.data
+        return p.reshape(T, B, -1)
 
     def _check(self, x: Tensor, h: Tensor) -> None:
         name = type(self).__name__
@@ -99,10 +112,11 @@ class RNNCell(_Cell):
         self._check(x, h)
         return self._step(x, h)
 
-    def _step(self, x: Tensor, h: Tensor, out: Any = None) -> tuple[Tensor, Tensor]:
+    def _step(self, x: Tensor, h: Tensor, out: Any = None,
+              proj: Any = None) -> tuple[Tensor, Tensor]:
         if self.fused:
             h = rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                         self.nonlinearity, out)
+                         self.nonlinearity, out, proj)
             return h, h
         z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
         h = z.tanh() if self.nonlinearity == "tanh" else z.relu()
@@ -149,14 +163,14 @@ class LSTMCell(_Cell):
         return self._step(x, state)
 
     def _step(
-        self, x: Tensor, state: tuple[Tensor, Tensor], out: Any = None
+        self, x: Tensor, state: tuple[Tensor, Tensor], out: Any = None, proj: Any = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         h, c = state
         H = self.hidden_size
         if self.fused:  # three ops: gates (all the weights), c_t, h_t (see fused.py)
             with tags(role="gate"):
                 a = lstm_gates(x, h, self.weight_ih, self.weight_hh, self.bias_ih,
-                               self.bias_hh)
+                               self.bias_hh, proj)
             c = lstm_c(a, c)
             h = lstm_h(a, c, out)
             return h, (h, c)

@@ -40,12 +40,19 @@ __all__ = ["rnn_cell", "lstm_gates", "lstm_c", "lstm_h"]
 
 def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
                    b_ih: Tensor | None, b_hh: Tensor | None,
-                   out: np.ndarray | None = None) -> np.ndarray:
+                   out: np.ndarray | None = None, proj: np.ndarray | None = None
+                   ) -> np.ndarray:
     """z = x W_ih^T + b_ih + h W_hh^T + b_hh, as a fresh array (so we may work in place),
     or written into ``out`` (of z's shape and dtype).
 
+    proj, if given, is x W_ih^T + b_ih + b_hh already made: a sequence layer makes it for
+    all T steps in one matrix product (M = T*B rows instead of B), as hand-written BPTT
+    does. Only the forward arithmetic moves: the op's parents and rule stay the same.
+
     np.dot rather than @ in this file: the same product on 2-D arrays, with less call
     overhead (about 1 us), which counts at small sizes."""
+    if proj is not None:
+        return np.add(proj, np.dot(h._data, w_hh._data.T), out=out)
     z = np.dot(x._data, w_ih._data.T, out=out)
     z += np.dot(h._data, w_hh._data.T)
     if b_ih is not None:
@@ -78,13 +85,14 @@ def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tenso
 
 def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
              b_hh: Tensor | None = None, nonlinearity: str = "tanh",
-             out: np.ndarray | None = None) -> Tensor:
+             out: np.ndarray | None = None, proj: np.ndarray | None = None) -> Tensor:
     """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh) as one op ("rnn_tanh_cell" or
     "rnn_relu_cell"). x: (B, I), h: (B, H) -> h': (B, H).
 
     out: where to write h' (an array of its shape and dtype, e.g. a row of the layer's
-    (T, B, H) output, which then needs no stacking copy); a fresh array by default."""
-    z = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh, out)
+    (T, B, H) output, which then needs no stacking copy); a fresh array by default.
+    proj: x W_ih^T + b_ih + b_hh if already made (see _preactivation)."""
+    z = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh, out, proj)
     tanh = nonlinearity == "tanh"
     out = tanh_into(z) if tanh else np.maximum(z, 0.0, out=z)  # z is ours: in place
 
@@ -104,14 +112,18 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
 
 
 def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
-               b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
+               b_ih: Tensor | None = None, b_hh: Tensor | None = None,
+               proj: np.ndarray | None = None) -> Tensor:
     """The four LSTM gates as one op ("lstm_gates"): [i, f, g, o] (B, 4H), where
 
         [z_i, z_f, z_g, z_o] = x W_ih^T + b_ih + h W_hh^T + b_hh,
         i, f, o = sigmoid(z_i, z_f, z_o),  g = tanh(z_g)
+
+    proj: x W_ih^T + b_ih + b_hh if already made (see _preactivation).
     """
     H = h._data.shape[-1]
-    a = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh)  # becomes the activations, in place
+    # becomes the activations, in place
+    a = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh, proj=proj)
     # one sigmoid over the whole array (one exp: see ops.sigmoid_into), with g's quarter
     # doubled before and mapped by 2s - 1 after: tanh(z) = 2 sigmoid(2z) - 1
     g = a[:, 2 * H:3 * H]

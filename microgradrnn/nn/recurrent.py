@@ -206,6 +206,7 @@ class Recurrent(Module):
         for t, x_t in enumerate(inputs, 1):
             x_t.tags = {**x_t.tags, "t": t}
         finals: list[State] = []
+        xs = x._data  # the inputs' values as one (T, B, F) array, while there is one
         for layer in range(1, self.num_layers + 1):
             outs, out_rows = [], []
             for d in range(D):
@@ -216,6 +217,8 @@ class Recurrent(Module):
                 hs: list[Any] = [None] * T
                 later, in_place = _later_steps(cell)
                 rows = None  # with in_place: the (T, B, H) output, h_t written to row t-1
+                # with in_place: every step's x_t W_ih^T + b in one product (fused.py)
+                proj = cell.input_projections(xs) if in_place and xs is not None else None
                 steps = range(T, 0, -1) if d else range(1, T + 1)
                 for i, t in enumerate(steps):
                     with tags(t=t, layer=layer, direction=direction):
@@ -224,7 +227,8 @@ class Recurrent(Module):
                         elif rows is None:
                             h, st = later(inputs[t - 1], st)
                         else:
-                            h, st = later(inputs[t - 1], st, out=rows[t - 1])
+                            h, st = later(inputs[t - 1], st, out=rows[t - 1],
+                                          proj=None if proj is None else proj[t - 1])
                     _stamp(names, h, st)
                     hs[t - 1] = h
                     if i == 0 and in_place:  # h_1 shows the output's shape and dtype
@@ -235,6 +239,10 @@ class Recurrent(Module):
                 out_rows.append(rows)
             if layer < self.num_layers:
                 inputs = self._next_inputs(outs, layer + 1)
+                # the next layer's inputs are this layer's h_t themselves only with one
+                # direction and no dropout; then their values are the rows just written
+                dropout = self.training and self.dropout > 0
+                xs = out_rows[0] if D == 1 and not dropout else None
         with tags(layer=self.num_layers, role="output"):
             stacked = [stack(hs) if rows is None else stack_rows(hs, rows)
                        for hs, rows in zip(outs, out_rows, strict=True)]
