@@ -61,9 +61,9 @@ class _Cell(Module):
     # step through forward() and the others straight to _step(): the input slices all
     # have one shape, and the state is what the previous step returned. A fused cell's
     # _step also takes out=, where to write h_t (a row of the layer's output array), and
-    # proj=, its step's row of input_projections().
+    # proj=, its step's row of _input_projections().
 
-    def input_projections(self, xs: np.ndarray) -> np.ndarray | None:
+    def _input_projections(self, xs: np.ndarray) -> np.ndarray | None:
         """x_t W_ih^T + b_ih + b_hh for all T steps in one matrix product, (T, B, G*H),
         from the inputs' data xs (T, B, input_size): what a fused _step takes as proj=.
         None for a composed cell, which makes its own per step (the ops view shows it)."""

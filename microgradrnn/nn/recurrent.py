@@ -48,13 +48,14 @@ _CHECKING_FORWARDS = (RNNCell.forward, LSTMCell.forward, GRUCell.forward)
 
 
 def _later_steps(cell: Module) -> tuple[Callable, bool]:
-    """What runs steps 2..T, and whether it writes h_t where it is told (``out=``).
+    """What runs steps 2..T, and whether it takes ``out=`` and ``proj=``.
 
     A library cell's ``_step`` (its forward without the shape checks, which the first
-    step did) if the cell's call still goes through that forward; a fused one writes h_t
-    into a row of the layer's output array, so the output needs no stacking copy (and
-    no second copy of every h_t is held). Any other cell (yours, or a subclass that
-    overrides forward) is called as is."""
+    step did) if the cell's call still goes through that forward; a fused one also takes
+    its step's row of ``_input_projections`` (proj=) and writes h_t into a row of the
+    layer's output array (out=), so the output needs no stacking copy and no second copy
+    of every h_t is held. Any other cell (yours, or a subclass that overrides forward) is
+    called as is."""
     cls = type(cell)
     if cls.__call__ is Module.__call__ and cls.forward in _CHECKING_FORWARDS:
         return cell._step, getattr(cell, "fused", False)
@@ -211,30 +212,9 @@ class Recurrent(Module):
             outs, out_rows = [], []
             for d in range(D):
                 k = (layer - 1) * D + d
-                cell, st = self.cells[k], states[k]
-                direction = "bwd" if d else "fwd"
-                names = getattr(cell, "state_names", ("h",))
-                hs: list[Any] = [None] * T
-                later, in_place = _later_steps(cell)
-                rows = None  # with in_place: the (T, B, H) output, h_t written to row t-1
-                # with in_place: every step's x_t W_ih^T + b in one product (fused.py)
-                proj = cell.input_projections(xs) if in_place and xs is not None else None
-                steps = range(T, 0, -1) if d else range(1, T + 1)
-                for i, t in enumerate(steps):
-                    with tags(t=t, layer=layer, direction=direction):
-                        if i == 0:  # the first step checks the shapes
-                            h, st = cell(inputs[t - 1], st)
-                        elif rows is None:
-                            h, st = later(inputs[t - 1], st)
-                        else:
-                            h, st = later(inputs[t - 1], st, out=rows[t - 1],
-                                          proj=None if proj is None else proj[t - 1])
-                    _stamp(names, h, st)
-                    hs[t - 1] = h
-                    if i == 0 and in_place:  # h_1 shows the output's shape and dtype
-                        rows = np.empty((T, *h.shape), h.dtype)
-                        rows[t - 1] = h._data
-                finals.append(st)
+                hs, final, rows = self._unroll(self.cells[k], inputs, states[k], xs,
+                                               layer, "bwd" if d else "fwd")
+                finals.append(final)
                 outs.append(hs)
                 out_rows.append(rows)
             if layer < self.num_layers:
@@ -252,6 +232,38 @@ class Recurrent(Module):
             per_element = zip(*(_elements(s) for s in finals), strict=True)
             final = tuple(stack(list(es), axis=0) for es in per_element)
         return output, (final if isinstance(finals[0], tuple) else final[0])
+
+    def _unroll(self, cell: Module, inputs: list[Tensor], state: State, xs: Any,
+                layer: int, direction: str) -> tuple[list[Tensor], State, Any]:
+        """One layer in one direction: the cell applied at t = 1..T (or T..1), each step
+        inside its tags scope. Returns (h_1..h_T, the final state, the (T, B, H) array
+        that holds h_1..h_T, or None).
+
+        A fused library cell gets two shortcuts (``_later_steps``): every step's input
+        projection made at once from ``xs`` (the inputs' values, or None), and h_t written
+        straight into a row of one output array. The graph is the same either way."""
+        T = len(inputs)
+        names = getattr(cell, "state_names", ("h",))
+        hs: list[Any] = [None] * T
+        later, in_place = _later_steps(cell)
+        rows = None  # with in_place: the (T, B, H) output, h_t written to row t-1
+        proj = cell._input_projections(xs) if in_place and xs is not None else None
+        steps = range(T, 0, -1) if direction == "bwd" else range(1, T + 1)
+        for i, t in enumerate(steps):
+            with tags(t=t, layer=layer, direction=direction):
+                if i == 0:  # the first step checks the shapes
+                    h, state = cell(inputs[t - 1], state)
+                elif rows is None:
+                    h, state = later(inputs[t - 1], state)
+                else:
+                    h, state = later(inputs[t - 1], state, out=rows[t - 1],
+                                     proj=None if proj is None else proj[t - 1])
+            _stamp(names, h, state)
+            hs[t - 1] = h
+            if i == 0 and in_place:  # h_1 shows the output's shape and dtype
+                rows = np.empty((T, *h.shape), h.dtype)
+                rows[t - 1] = h._data
+        return hs, state, rows
 
     def _next_inputs(self, outs: list[list[Tensor]], layer: int) -> list[Tensor]:
         """Layer ``layer``'s input at each step: both directions below, joined; dropout."""
