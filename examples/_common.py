@@ -90,25 +90,18 @@ def train(
 ) -> list[float]:
     """Call ``step()`` (one update, returning its loss) ``steps`` times; return the losses.
 
-    Shows a progress bar on a terminal, and prints the loss curve: the mean loss over
-    each ``every`` steps (about ten lines by default), as it goes when the output is a
-    log, after the bar when it is a terminal.
+    Shows a progress bar on a terminal, and prints the loss curve as it goes: the mean
+    loss over each ``every`` steps (about ten lines by default), above the bar.
     """
     every = every or max(1, steps // 10)
     losses: list[float] = []
-    curve: list[str] = []
     bar = Progress(steps, desc)
-    live = bar.enabled  # a bar on the terminal: print the curve under it when it is done
     for i in bar:
         losses.append(step())
         bar.show(loss=losses[-1])
         if (i + 1) % every == 0 or i == 0:
             window = losses[-every:] if i else losses
-            curve.append(f"  step {i + 1:5d}/{steps}  loss {sum(window) / len(window):.4g}")
-            if not live:
-                print(curve[-1])
-    if live:
-        print("\n".join(curve))
+            bar.write(f"  step {i + 1:5d}/{steps}  loss {sum(window) / len(window):.4g}")
     return losses
 
 

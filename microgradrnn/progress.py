@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 
 class Progress:
-    """``for step in Progress(n, "training"): ...; bar.show(loss=...)``.
+    """``for step in Progress(n, "training"): ...; bar.show(loss=...)``; ``bar.write(line)``
+    prints a log line without breaking the bar.
 
     Uses tqdm when it is installed; otherwise redraws one line on a terminal and prints
     nothing when output goes to a file or a pipe (CI logs stay clean).
@@ -42,6 +43,19 @@ class Progress:
         self._postfix = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
         if self._bar is not None:
             self._bar.set_postfix_str(self._postfix, refresh=False)
+
+    def write(self, line: str) -> None:
+        """Print a line of text (a log line, a loss) to stdout without breaking the bar:
+        on a terminal it appears above the bar, which is drawn again below it."""
+        if self._bar is not None:
+            self._bar.write(line)
+        elif self.enabled:
+            sys.stderr.write("\r\033[K")  # clear the bar's line, print, draw it again
+            sys.stderr.flush()
+            print(line, flush=True)
+            self._draw()
+        else:
+            print(line)
 
     def _draw(self) -> None:
         done = self._step + 1
