@@ -116,3 +116,18 @@ def test_run_quick_end_to_end(tmp_path):
     assert "peak_memory_bytes" in res["workloads"]["W3"]
     for r in res["workloads"].values():
         assert r["ratios"] and all(m > 0 for m in r["median_s"].values())
+    if W.have_torch():  # the reference against PyTorch, and the BLAS of each, are reported
+        w2 = res["workloads"]["W2"]
+        assert {"numpy / torch_fused", "numpy / torch_cell"} <= {r["ratio"] for r in w2["ratios"]}
+        assert set(w2["matmul_numpy_over_torch"]) == {"projection", "recurrent"}
+        assert all(v > 0 for v in w2["matmul_numpy_over_torch"].values())
+
+
+def test_a_missed_target_against_torch_names_where_the_reference_stands():
+    import run
+
+    res = {"ratios": [{"ratio": "numpy / torch_cell", "median": 1.02, "ok": None}]}
+    missed = {"ratio": "microgradrnn_fused / torch_cell", "median": 1.1, "ok": False}
+    assert run.reference_note(missed, res) == " (the numpy reference: 1.02)"
+    assert run.reference_note({**missed, "ok": True}, res) == ""
+    assert run.reference_note({"ratio": "microgradrnn / numpy", "ok": False}, res) == ""
