@@ -309,6 +309,8 @@ def test_ops_window(cell, kw, window):
         # is at T + 1), one for the inputs x₁ … and one for the head
         label, ids = cols[0]
         assert label.startswith(f"<b>t = 0 … {a - 1}</b>") and (label, ids) in folded
+        # t = 0 holds the initial states, not a step: a - 1 steps are folded with them
+        assert f">{a - 1} step{'s' if a > 2 else ''} folded<" in label
         text = {i: re.search(rf"^\t\t{i} \[label=<(.*?)>, ", src, re.M).group(1)
                 for i in ids}
         rows = [i for i in ids if "every op of" in text[i]]

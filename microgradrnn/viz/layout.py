@@ -90,8 +90,8 @@ def cluster_attrs(kind: str, a: int, b: int) -> list[str]:
         return [f"label=<{text}>", "labeljust=c", "labelloc=b", 'style="dashed,rounded"',
                 'color="#AAAAAA"']
     if kind == "fold":
-        n = b - a + 1
-        text = f"t = {a} … {b}" if n > 1 else f"t = {a}"
+        text = f"t = {a} … {b}" if b > a else f"t = {a}"
+        n = b - max(a, 1) + 1  # the steps: t = 0 (the initial states) is not one
         return [f'label=<<b>{text}</b><br/><font point-size="9">{n} step'
                 f'{"s" if n > 1 else ""} folded</font>>', "labeljust=c",
                 # at the foot of the column (rankdir=BT turns t into the bottom): the
