@@ -160,6 +160,9 @@ def test_render_svg_png_dot(tmp_path):
     assert pic.render(tmp_path / "a.svg").read_text().lstrip().startswith("<?xml")
     assert pic.render(tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
     assert pic.render(tmp_path / "a.dot").read_text() == pic.source
+    pic.format = "png"  # graphviz's habit: no extension, the picture's own format
+    assert pic.render(tmp_path / "b") == tmp_path / "b.png"
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
     assert draw_ops(L).pipe("svg")[:5] == b"<?xml"
     if not engines.find_dot():
         with pytest.raises(engines.EngineError, match="no pdf"):

@@ -31,11 +31,12 @@ class Picture(graphviz.Digraph):
         self, path: str | os.PathLike, format: str | None = None, *,
         engine: str | None = None, **kw: Any
     ) -> Path:
-        """Write the picture to ``path``; the format comes from ``format`` or the file's
-        extension (svg, png, pdf, dot). engine: None (dot if present, else graphviz-pure),
-        "dot" or "pure". Returns the path written."""
+        """Write the picture to ``path``; the format comes from ``format``, else the
+        file's extension (svg, png, pdf, dot), else ``self.format`` as in graphviz
+        (``pic.format = "png"; pic.render("rnn")`` writes rnn.png). engine: None (dot if
+        present, else graphviz-pure), "dot" or "pure". Returns the path written."""
         path = Path(path)
-        fmt = (format or path.suffix.lstrip(".") or "svg").lower()
+        fmt = (format or path.suffix.lstrip(".") or self.format or "svg").lower()
         if fmt == "gv":
             fmt = "dot"
         if fmt not in _FORMATS:
