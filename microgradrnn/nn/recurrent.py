@@ -308,7 +308,7 @@ class LSTM(Recurrent):
 
     x: (T, B, input_size) -> output (T, B, D*hidden_size), (h_n, c_n) each
     (num_layers*D, B, hidden_size). The initial state, if given, is (h_0, c_0).
-    fused=True: every step is one op (see ``LSTMCell``), faster; the default composes it.
+    fused=True: every step is three ops (see ``LSTMCell``), faster; the default composes it.
     """
 
     def __init__(
