@@ -1,6 +1,6 @@
-"""Fused cells (``fused=True``: one op per step): the same numbers as the composed cells
-(outputs, final states and every gradient), PyTorch parity, gradcheck, the same tags and
-roles, and pictures that still show h_t, c_t and the cell-state edge."""
+"""Fused cells (``fused=True``: one op per step, three for the LSTM): the same numbers as
+the composed cells (outputs, final states and every gradient), PyTorch parity, gradcheck,
+the same tags and roles, and pictures that still show h_t, c_t and the cell-state edge."""
 
 import re
 
@@ -14,7 +14,8 @@ from microgradrnn.engine import toposort
 from microgradrnn.viz import draw_cells, draw_ops, style
 
 KINDS = [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("LSTM", {}),
-         ("LSTM", {"bias": False}), ("RNN", {"bias": False})]
+         ("LSTM", {"bias": False}), ("RNN", {"bias": False}), ("GRU", {}),
+         ("GRU", {"bias": False})]
 
 
 def _run(kind, kw, fused, dtype, x, with_state):
@@ -59,7 +60,7 @@ def test_fused_layers_match_torch(monkeypatch):
     """The parity tests of test_nn_parity.py, with every layer and cell fused."""
     import test_nn_parity as parity
 
-    for cls in (nn.RNN, nn.LSTM, nn.RNNCell, nn.LSTMCell):
+    for cls in (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell):
         init = cls.__init__
         monkeypatch.setattr(cls, "__init__", lambda self, *a, _init=init, **k:
                             _init(self, *a, **{**k, "fused": True}))
@@ -67,19 +68,21 @@ def test_fused_layers_match_torch(monkeypatch):
     original = parity._ours
     monkeypatch.setattr(parity, "_ours", lambda kind, **kw: made.append(kind) or
                         original(kind, **kw))
-    for kind in ("rnn_tanh", "rnn_relu", "lstm"):
+    for kind in ("rnn_tanh", "rnn_relu", "lstm", "gru"):
         for args in [(1, False, False, False), (2, True, False, False),
                      (3, False, True, True), (1, True, True, True)]:
             test_layer_matches_torch(kind, *args)
         test_cell_matches_torch(kind)
-    assert made and nn.LSTM(2, 2).cells[0].fused and nn.LSTMCell(2, 2).fused
+    assert "gru" in made and nn.GRU(2, 2).cells[0].fused and nn.GRUCell(2, 2).fused
 
 
 @pytest.mark.parametrize("make", [
     lambda: nn.RNNCell(3, 2, rng=0, fused=True),
     lambda: nn.RNNCell(3, 2, nonlinearity="relu", rng=0, fused=True),
+    lambda: nn.GRUCell(3, 2, rng=0, fused=True),
+    lambda: nn.GRUCell(3, 2, bias=False, rng=0, fused=True),
 ])
-def test_gradcheck_fused_rnn_cell(make):
+def test_gradcheck_fused_single_state_cell(make):
     cell = make()
     rng = np.random.default_rng(1)
     x = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
@@ -105,22 +108,34 @@ def _key_nodes(kind, fused):
     return keys, toposort(loss)
 
 
-@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_fused_tags_and_roles_are_those_of_the_composed_path(kind):
     composed, _ = _key_nodes(kind, False)
     fused, nodes = _key_nodes(kind, True)
     assert fused == composed
-    op = "lstm_gates" if kind == "LSTM" else "rnn_tanh_cell"
+    op = {"RNN": "rnn_tanh_cell", "LSTM": "lstm_gates", "GRU": "gru_cell"}[kind]
     cells = [n for n in nodes if n.op == op]
     assert len(cells) == 3 * 2 * 2  # one per step, layer and direction
     assert all({"t", "layer", "direction"} <= set(n.tags) for n in cells)
-    if kind == "LSTM":  # the gates are inside the cell; c_t from them and c_{t-1}, h_t
+    if kind != "LSTM":  # the op's output is h_t itself
+        assert all(n.tags["role"] == "h" for n in cells)
+    else:  # the gates are inside the cell; c_t from them and c_{t-1}, h_t
         assert all(n.tags["role"] == "gate" for n in cells)  # from them and c_t
         for n in nodes:
             role = n.tags.get("role")
             if role in ("h", "c") and n.tags.get("t", 0) > 0:
                 assert n.op == "lstm_" + role and n.parents[0].op == "lstm_gates"
                 assert n.parents[1].tags["role"] == "c"
+
+    # a cell called on its own: its h_t carries the caller's tags, as the composed one's
+    # does (a layer restamps the roles, so here is where a gate scope around it shows)
+    def h_tags(fused):
+        cell = getattr(nn, kind + "Cell")(2, 3, rng=0, fused=fused)
+        with tags(t=1, role="mine"):
+            h, _ = cell(Tensor(np.ones((2, 2)), requires_grad=True), cell.init_state(2))
+        return h.tags
+
+    assert h_tags(True) == h_tags(False) == {"t": 1, "role": "mine"}
 
 
 def _fused_lstm_loss(steps=3):
@@ -144,15 +159,17 @@ def test_cells_view_of_a_fused_lstm_has_the_cell_state_edges():
     assert len(re.findall(flat_cell, src)) == 3
 
 
-def test_cells_view_of_a_fused_lstm_is_the_composed_one():
-    """Same slots, same edges with the same classes and gradients; only the weights
-    named on the x_t -> c_t and h_{t-1} -> h_t edges differ (one gates op uses both)."""
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_cells_view_of_a_fused_layer_is_the_composed_one(kind):
+    """Same slots, same edges with the same classes and gradients; only some weights'
+    names differ: one op reads both W_ih and W_hh, so the edges it feeds name both
+    (LSTM: x_t -> c_t and h_{t-1} -> h_t; GRU: x_t -> h_t and h_{t-1} -> h_t)."""
     from microgradrnn.viz.cells import _edge_class
     from microgradrnn.viz.graph import contract, get_flow, norm, walk
 
     def edges(fused):
-        lstm = nn.LSTM(2, 3, rng=0, fused=fused)
-        out, _ = lstm(np.random.default_rng(0).standard_normal((4, 2, 2)))
+        layer = getattr(nn, kind)(2, 3, rng=0, fused=fused)
+        out, _ = layer(np.random.default_rng(0).standard_normal((4, 2, 2)))
         with tags(role="loss"):
             L = (out * out).sum()
         L.backward(record_flow=True)
@@ -184,17 +201,18 @@ def test_flows_out_of_c_sum_to_its_gradient():
             np.testing.assert_allclose(sum(outs), g.nodes[s.rep].grad, rtol=1e-12)
 
 
-def test_ops_view_names_the_fused_op():
-    layer = nn.RNN(2, 3, num_layers=2, rng=0, fused=True)
+@pytest.mark.parametrize("kind,op", [("RNN", "rnn_tanh_cell"), ("GRU", "gru_cell")])
+def test_ops_view_names_the_fused_op(kind, op):
+    layer = getattr(nn, kind)(2, 3, num_layers=2, rng=0, fused=True)
     out, _ = layer(np.ones((3, 1, 2)))
     with tags(role="loss"):
         loss = out.sum()
     loss.backward(record_flow=True)
     src = draw_ops(loss).source
-    assert "rnn_tanh_cell" in src
+    assert op in src
 
 
-@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_fused_layer_writes_each_h_t_into_its_output(kind, bidirectional):
     """A fused layer's steps write h_t into rows of the output array (no stacking copy,
@@ -235,7 +253,7 @@ def test_stack_rows_is_stack_without_the_copy():
 
 
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
-@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_fused_stacked_layers_equal_composed(kind, dropout):
     """Three one-direction layers: a fused layer makes every step's input projection in
     one product, from x for layer 1 and from the rows the layer below wrote for the

@@ -93,6 +93,7 @@ def test_gradcheck_lstm_cell(fused):
 @pytest.mark.parametrize("make", [
     lambda: nn.LSTM(2, 2, num_layers=2, bidirectional=True, rng=0),
     lambda: nn.GRU(2, 2, num_layers=2, bidirectional=True, batch_first=True, rng=0),
+    lambda: nn.GRU(2, 2, num_layers=2, bidirectional=True, rng=0, fused=True),
     lambda: nn.Recurrent(lambda n, g: MGUCell(n, 2, rng=g), 2, num_layers=2,
                          bidirectional=True, rng=0),
 ])

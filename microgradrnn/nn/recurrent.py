@@ -308,7 +308,7 @@ class LSTM(Recurrent):
 
     x: (T, B, input_size) -> output (T, B, D*hidden_size), (h_n, c_n) each
     (num_layers*D, B, hidden_size). The initial state, if given, is (h_0, c_0).
-    fused=True: every step is one op (see ``LSTMCell``), faster; the default composes it.
+    fused=True: every step is three ops (see ``LSTMCell``), faster; the default composes it.
     """
 
     def __init__(
@@ -325,15 +325,16 @@ class GRU(Recurrent):
     """GRU (``GRUCell``) stacked and unrolled; PyTorch's signature.
 
     x: (T, B, input_size) -> output (T, B, D*hidden_size), h_n (num_layers*D, B, hidden_size).
+    fused=True: every step is one op (see ``GRUCell``), faster; the default composes it.
     """
 
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
         batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-        rng: np.random.Generator | int | None = None,
+        rng: np.random.Generator | int | None = None, fused: bool = False,
     ) -> None:
         super().__init__(
-            lambda n, g: GRUCell(n, hidden_size, bias, rng=g),
+            lambda n, g: GRUCell(n, hidden_size, bias, rng=g, fused=fused),
             input_size, num_layers, bidirectional, batch_first, dropout, rng)
 
 
