@@ -476,10 +476,12 @@ class _Factors:
 
 
 class _Joined:
-    """np.concatenate of the g factors with a memory of the last join: a cell's weights
-    and biases all get the same g_t (W_ih, W_hh, b_ih, b_hh of a step) and fold
-    together, so g is joined once instead of four times, and the biases' row sum is
-    taken once for both. Lives for one backward pass."""
+    """np.concatenate of the g factors with a memory of the last join: the weights and
+    biases of an RNN or LSTM cell all get the same g_t (W_ih, W_hh, b_ih, b_hh of a
+    step) and fold together, so g is joined once instead of four times, and the biases'
+    row sum is taken once for both. (A fused GRU's hidden side gets a g_t of its own,
+    so its four joins alternate and each is made: about 1% of its step.) Lives for one
+    backward pass."""
 
     __slots__ = ("key", "value", "source", "sum")
 
