@@ -83,6 +83,9 @@ def _add_render(commands: argparse._SubParsersAction) -> None:
                    help="bidirectional layers (a forward and a backward direction)")
     p.add_argument("--hidden", type=_positive_int, default=3, metavar="H",
                    help="hidden size (default: 3)")
+    p.add_argument("--fused", action="store_true",
+                   help="fused steps (fused=True): one op per step in the ops view (three "
+                   "for the LSTM) instead of every op; the same numbers")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the picture to write (.svg, .png, .dot, or .pdf with system dot)")
     p.add_argument("--force", action="store_true",
@@ -108,7 +111,8 @@ def _run_render(args: argparse.Namespace) -> int:
                           "write .svg or .png instead")
     return render.main(args.output, args.force, cell=args.cell, layers=args.layers,
                        steps=args.steps, view=args.view, loss_at=args.loss_at,
-                       seed=args.seed, bidirectional=args.bidirectional, hidden=args.hidden)
+                       seed=args.seed, bidirectional=args.bidirectional, hidden=args.hidden,
+                       fused=args.fused)
 
 
 def _positive_int(text: str) -> int:

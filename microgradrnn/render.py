@@ -23,22 +23,24 @@ def format_of(path: Path) -> str:
 
 def draw(cell: str = "rnn", layers: int = 1, steps: int = 4, view: str = "cells",
          loss_at: int | None = None, seed: int = 0, bidirectional: bool = False,
-         hidden: int = 3, inputs: int = 2, batch: int = 1):
+         hidden: int = 3, inputs: int = 2, batch: int = 1, fused: bool = False):
     """The picture (a ``viz.Picture``) of a seeded ``PerStepModel`` on random data.
 
     The backward pass keeps the graph (``retain_graph=True``) so ``loss_at`` can draw the
-    gradient of one step's loss L_t alone.
+    gradient of one step's loss L_t alone. fused: each step is a fused op (one box per
+    step in the ops view; three for the LSTM).
     """
     from . import viz  # graphviz loads only when drawing
 
     model = PerStepModel(cell, inputs=inputs, hidden=hidden, layers=layers,
-                         bidirectional=bidirectional, seed=seed)
+                         bidirectional=bidirectional, seed=seed, fused=fused)
     rng = np.random.default_rng(seed + 1)
     x = rng.normal(size=(steps, batch, inputs))
     y = rng.normal(size=(steps, batch, 1))
     loss, _ = model.losses(x, y)
     loss.backward(retain_graph=True, record_flow=True)
-    kind = ("bidirectional " if bidirectional else "") + NAMES[cell]
+    kind = ("bidirectional " if bidirectional else "") + NAMES[cell] + (
+        " (fused)" if fused else "")
     title = f"{layers}-layer {kind} unrolled over T = {steps}"
     if view == "ops":
         return viz.draw_ops(loss, loss_at=loss_at, title=title + ": every op")

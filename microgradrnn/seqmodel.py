@@ -22,18 +22,19 @@ class PerStepModel(nn.Module):
     """x: (T, B, inputs) -> y: (T, B, outputs): ``cell`` layers and a linear head per step.
 
     cell: "rnn" (tanh), "lstm" or "gru". The recurrent layer is built first, then the head,
-    both from one generator seeded with ``seed``.
+    both from one generator seeded with ``seed``. fused: the layer's steps are fused ops
+    (see ``nn/fused.py``): the same numbers, fewer nodes in the ops view.
     """
 
     def __init__(self, cell: str = "rnn", inputs: int = 1, hidden: int = 16,
                  layers: int = 1, outputs: int = 1, bidirectional: bool = False,
-                 seed: int = 0) -> None:
+                 seed: int = 0, fused: bool = False) -> None:
         if cell not in LAYERS:
             raise ValueError(f"PerStepModel: cell must be one of {', '.join(LAYERS)}, "
                              f"got {cell!r}")
         rng = np.random.default_rng(seed)
         self.rnn = LAYERS[cell](inputs, hidden, num_layers=layers,
-                                bidirectional=bidirectional, rng=rng)
+                                bidirectional=bidirectional, rng=rng, fused=fused)
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), outputs, rng=rng)
 
     def losses(self, x: np.ndarray, y: np.ndarray) -> tuple[Tensor, list[Tensor]]:

@@ -1,5 +1,7 @@
 """``microgradrnn render`` end to end: files written and parseable, errors one line."""
 
+import re
+import shlex
 import subprocess
 import sys
 import xml.dom.minidom
@@ -38,6 +40,35 @@ def test_render_png_dot_ops_loss_at_bidirectional(tmp_path):
     assert main(["render", "--view", "ops", "--steps", "3", "--loss-at", "2",
                  "-o", str(gv)]) == 0
     assert "digraph ops {" in gv.read_text() and "gradients of L₂ only" in gv.read_text()
+
+
+def test_render_fused_draws_one_op_a_step_with_the_same_gradients(tmp_path):
+    def dot(*extra):
+        out = tmp_path / f"{len(extra)}.dot"
+        assert main(["render", "--view", "ops", "--steps", "3", *extra, "-o", str(out)]) == 0
+        return out.read_text()
+
+    composed, fused = dot(), dot("--fused")
+    assert "(fused)" in fused and "(fused)" not in composed
+    assert fused.count("= rnn_tanh_cell") == 3 and "rnn_tanh_cell" not in composed
+    # the same model and data: the gradient of every h_t (the box that makes it) agrees
+    grads = lambda src: re.findall(r"<b>h[₀-₉]+ = [^<]*</b>.*?‖grad‖ ([0-9.]+)", src)
+    assert grads(fused) and grads(fused) == grads(composed)
+
+
+def _readme_render_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [shlex.split(line.split("#")[0])[1:] for line in text.splitlines()
+            if line.startswith("microgradrnn render ")]
+
+
+@needs_engine
+@pytest.mark.parametrize("argv", _readme_render_commands(), ids=" ".join)
+def test_readme_render_commands_run(argv, tmp_path):
+    i = argv.index("-o") + 1
+    argv = argv[:i] + [str(tmp_path / Path(argv[i]).name)] + argv[i + 1:]
+    assert main(argv) == 0
+    assert Path(argv[i]).stat().st_size > 0
 
 
 def _one_line_error(capsys, argv, code=2):
