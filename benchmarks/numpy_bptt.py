@@ -50,7 +50,8 @@ def _tanh(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 class _Base:
-    """Buffers and the head + loss, shared by the tanh RNN and the LSTM."""
+    """Buffers, the head + loss and the weights' gradients, shared by the tanh RNN and the
+    LSTM."""
 
     def __init__(self, params: dict[str, np.ndarray], T: int, B: int, loss: str) -> None:
         self.p = params  # updated in place by step()
@@ -62,6 +63,8 @@ class _Base:
         self.Y = np.empty((T * B, n_out), dt)  # logits / predictions
         self.dH = np.empty((T * B, H), dt)  # dL/dh_t from the head, all steps
         self.dh = np.empty((B, H), dt)
+        self.hs = np.zeros((T + 1, B, H), dt)  # hs[0] = h_0 = 0, hs[t] = h_t
+        self.g = {k: np.empty_like(v) for k, v in params.items()}
 
     def _head_loss(self, Hs: np.ndarray, target: np.ndarray) -> float:
         """Head over all steps at once; leaves dL/dY in self.Y and dL/dh in self.dH."""
@@ -88,14 +91,23 @@ class _Base:
         np.dot(Y, p["head_weight"], out=self.dH)
         return float(loss)
 
-    def _weight_grads(self, dZ: np.ndarray, X2: np.ndarray, hs: np.ndarray) -> None:
+    def _weight_grads(self, dZ: np.ndarray, X2: np.ndarray, hs: np.ndarray,
+                      dZh: np.ndarray | None = None) -> None:
         """The recurrent weights' gradients from dL/d(pre-activation) of all T steps at
-        once (T*B rows): one matmul each, K = T*B, as BPTT is usually written."""
+        once (T*B rows): one matmul each, K = T*B, as BPTT is usually written.
+
+        dZ is the gradient of x W_ih^T + b_ih, dZh that of h W_hh^T + b_hh where the two
+        differ (as in a GRU, whose n block is r * (h W_hn^T + b_hn)); by default they
+        are one."""
         g, rows = self.g, dZ.shape[0]
         np.dot(dZ.T, X2, out=g["weight_ih"])
-        np.dot(dZ.T, hs[:-1].reshape(rows, -1), out=g["weight_hh"])
         dZ.sum(axis=0, out=g["bias_ih"])
-        g["bias_hh"][...] = g["bias_ih"]
+        if dZh is None:
+            dZh = dZ
+            g["bias_hh"][...] = g["bias_ih"]
+        else:
+            dZh.sum(axis=0, out=g["bias_hh"])
+        np.dot(dZh.T, hs[:-1].reshape(rows, -1), out=g["weight_hh"])
 
     def loss_and_grads(self, X: np.ndarray, target: np.ndarray):
         loss = self._forward_backward(X, target)
@@ -113,10 +125,7 @@ class NumpyRNN(_Base):
 
     def __init__(self, params: dict[str, np.ndarray], T: int, B: int, loss: str) -> None:
         super().__init__(params, T, B, loss)
-        H, dt = self.H, self.dt
-        self.hs = np.zeros((T + 1, B, H), dt)  # hs[0] = h_0 = 0, hs[t] = h_t
-        self.dZ = np.empty((T, B, H), dt)  # dL/d(pre-activation), all steps
-        self.g = {k: np.empty_like(v) for k, v in params.items()}
+        self.dZ = np.empty((T, B, self.H), self.dt)  # dL/d(pre-activation), all steps
 
     def _forward_backward(self, X: np.ndarray, target: np.ndarray) -> float:
         p, T, B, H = self.p, self.T, self.B, self.H
@@ -158,13 +167,11 @@ class NumpyLSTM(_Base):
     def __init__(self, params: dict[str, np.ndarray], T: int, B: int, loss: str) -> None:
         super().__init__(params, T, B, loss)
         H, dt = self.H, self.dt
-        self.hs = np.zeros((T + 1, B, H), dt)
         self.cs = np.zeros((T + 1, B, H), dt)
         self.tcs = np.empty((T, B, H), dt)  # tanh(c_t)
         self.gates = np.empty((T, B, 4 * H), dt)  # activated gates, reused as dgates
         self.dc = np.empty((B, H), dt)
         self.tmp = np.empty((B, H), dt)
-        self.g = {k: np.empty_like(v) for k, v in params.items()}
 
     def _forward_backward(self, X: np.ndarray, target: np.ndarray) -> float:
         p, T, B, H = self.p, self.T, self.B, self.H
@@ -228,3 +235,4 @@ class NumpyLSTM(_Base):
             np.dot(a, p["weight_hh"], out=dh)
         self._weight_grads(G.reshape(T * B, 4 * H), X2, hs)
         return loss
+
