@@ -15,11 +15,12 @@ sys.path.insert(0, str(BENCH))
 
 import workloads as W  # noqa: E402
 
-SMALL = [W.shrink(W.WORKLOADS[n]) for n in ("W1", "W2", "L2")]
+SMALL = [W.shrink(W.WORKLOADS[n]) for n in ("W1", "W2", "L2", "G2")]
 # wide enough (B*H >= 1024) that tanh takes its exp form (ops.TANH_EXP_FROM), in the
 # engine's fused steps and in the reference alike
 WIDE = [W.Workload("rnn wide", "rnn", 8, 6, 160, 5, 4),
-        W.Workload("lstm wide", "lstm", 8, 6, 128, 5, 4)]
+        W.Workload("lstm wide", "lstm", 8, 6, 128, 5, 4),
+        W.Workload("gru wide", "gru", 8, 6, 128, 5, 4)]
 
 
 def _assert_same(a, b, rtol=1e-9):
