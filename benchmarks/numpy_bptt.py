@@ -4,7 +4,8 @@ Written the way a careful engineer would write it for speed: the input projectio
 all T steps is one matmul, the output head and the loss run once over the stacked
 hidden states, every buffer is allocated once per shape and reused between steps, and
 the backward pass is the textbook BPTT recurrence. Parameters use PyTorch's layout and
-names (``weight_ih`` is (hidden, input), LSTM gates ordered i, f, g, o).
+names (``weight_ih`` is (gates * hidden, input), LSTM gates ordered i, f, g, o, GRU gates
+r, z, n).
 
     model = NumpyRNN(params, T, B, loss="cross_entropy")
     loss = model.step(X, target, lr)        # forward + loss + backward + SGD, in place
@@ -50,7 +51,8 @@ def _tanh(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 class _Base:
-    """Buffers and the head + loss, shared by the tanh RNN and the LSTM."""
+    """Buffers, the head + loss and the weights' gradients, shared by the tanh RNN, the
+    LSTM and the GRU."""
 
     def __init__(self, params: dict[str, np.ndarray], T: int, B: int, loss: str) -> None:
         self.p = params  # updated in place by step()
@@ -62,6 +64,8 @@ class _Base:
         self.Y = np.empty((T * B, n_out), dt)  # logits / predictions
         self.dH = np.empty((T * B, H), dt)  # dL/dh_t from the head, all steps
         self.dh = np.empty((B, H), dt)
+        self.hs = np.zeros((T + 1, B, H), dt)  # hs[0] = h_0 = 0, hs[t] = h_t
+        self.g = {k: np.empty_like(v) for k, v in params.items()}
 
     def _head_loss(self, Hs: np.ndarray, target: np.ndarray) -> float:
         """Head over all steps at once; leaves dL/dY in self.Y and dL/dh in self.dH."""
@@ -88,14 +92,22 @@ class _Base:
         np.dot(Y, p["head_weight"], out=self.dH)
         return float(loss)
 
-    def _weight_grads(self, dZ: np.ndarray, X2: np.ndarray, hs: np.ndarray) -> None:
+    def _weight_grads(self, dZ: np.ndarray, X2: np.ndarray, hs: np.ndarray,
+                      dZh: np.ndarray | None = None) -> None:
         """The recurrent weights' gradients from dL/d(pre-activation) of all T steps at
-        once (T*B rows): one matmul each, K = T*B, as BPTT is usually written."""
+        once (T*B rows): one matmul each, K = T*B, as BPTT is usually written.
+
+        dZ is the gradient of x W_ih^T + b_ih, dZh that of h W_hh^T + b_hh where the two
+        differ (the GRU's n block is r * (h W_hn^T + b_hn)); by default they are one."""
         g, rows = self.g, dZ.shape[0]
         np.dot(dZ.T, X2, out=g["weight_ih"])
-        np.dot(dZ.T, hs[:-1].reshape(rows, -1), out=g["weight_hh"])
         dZ.sum(axis=0, out=g["bias_ih"])
-        g["bias_hh"][...] = g["bias_ih"]
+        if dZh is None:
+            dZh = dZ
+            g["bias_hh"][...] = g["bias_ih"]
+        else:
+            dZh.sum(axis=0, out=g["bias_hh"])
+        np.dot(dZh.T, hs[:-1].reshape(rows, -1), out=g["weight_hh"])
 
     def loss_and_grads(self, X: np.ndarray, target: np.ndarray):
         loss = self._forward_backward(X, target)
@@ -113,10 +125,7 @@ class NumpyRNN(_Base):
 
     def __init__(self, params: dict[str, np.ndarray], T: int, B: int, loss: str) -> None:
         super().__init__(params, T, B, loss)
-        H, dt = self.H, self.dt
-        self.hs = np.zeros((T + 1, B, H), dt)  # hs[0] = h_0 = 0, hs[t] = h_t
-        self.dZ = np.empty((T, B, H), dt)  # dL/d(pre-activation), all steps
-        self.g = {k: np.empty_like(v) for k, v in params.items()}
+        self.dZ = np.empty((T, B, self.H), self.dt)  # dL/d(pre-activation), all steps
 
     def _forward_backward(self, X: np.ndarray, target: np.ndarray) -> float:
         p, T, B, H = self.p, self.T, self.B, self.H
@@ -158,13 +167,11 @@ class NumpyLSTM(_Base):
     def __init__(self, params: dict[str, np.ndarray], T: int, B: int, loss: str) -> None:
         super().__init__(params, T, B, loss)
         H, dt = self.H, self.dt
-        self.hs = np.zeros((T + 1, B, H), dt)
         self.cs = np.zeros((T + 1, B, H), dt)
         self.tcs = np.empty((T, B, H), dt)  # tanh(c_t)
         self.gates = np.empty((T, B, 4 * H), dt)  # activated gates, reused as dgates
         self.dc = np.empty((B, H), dt)
         self.tmp = np.empty((B, H), dt)
-        self.g = {k: np.empty_like(v) for k, v in params.items()}
 
     def _forward_backward(self, X: np.ndarray, target: np.ndarray) -> float:
         p, T, B, H = self.p, self.T, self.B, self.H
@@ -227,4 +234,85 @@ class NumpyLSTM(_Base):
             np.multiply(tmp, f, out=f)
             np.dot(a, p["weight_hh"], out=dh)
         self._weight_grads(G.reshape(T * B, 4 * H), X2, hs)
+        return loss
+
+
+class NumpyGRU(_Base):
+    """GRU with PyTorch's gate order (r, z, n):
+
+    [gi_r, gi_z, gi_n] = W_ih x_t + b_ih,  [gh_r, gh_z, gh_n] = W_hh h_{t-1} + b_hh,
+    r = sigmoid(gi_r + gh_r),  z = sigmoid(gi_z + gh_z),  n = tanh(gi_n + r gh_n),
+    h_t = (1 - z) n + z h_{t-1}, computed as n + z (h_{t-1} - n).
+    """
+
+    def __init__(self, params: dict[str, np.ndarray], T: int, B: int, loss: str) -> None:
+        super().__init__(params, T, B, loss)
+        H, dt = self.H, self.dt
+        self.gates = np.empty((T, B, 3 * H), dt)  # activated gates, reused as d(gi)
+        self.ghn = np.empty((T, B, H), dt)  # gh_n = W_hn h_{t-1} + b_hn, kept for dr
+        self.dgh = np.empty((T, B, 3 * H), dt)  # d(gh): d(gi) with its n block times r
+        self.gh = np.empty((B, 3 * H), dt)
+        self.tmp = np.empty((B, H), dt)
+        self.tmp2 = np.empty((B, H), dt)
+
+    def _forward_backward(self, X: np.ndarray, target: np.ndarray) -> float:
+        p, T, B, H = self.p, self.T, self.B, self.H
+        hs, G, ghn, gh, tmp = self.hs, self.gates, self.ghn, self.gh, self.tmp
+        X2 = X.reshape(T * B, -1)
+        # the input projection of all steps, with the biases that may join it: b_hn is
+        # multiplied by r, so only b_ih + [b_hr, b_hz, 0]
+        np.dot(X2, p["weight_ih"].T, out=G.reshape(T * B, 3 * H))
+        b = p["bias_ih"] + p["bias_hh"]
+        b[2 * H:] = p["bias_ih"][2 * H:]
+        G += b
+        Whh_T, b_hn = p["weight_hh"].T, p["bias_hh"][2 * H:]
+        for t in range(T):
+            a = G[t]
+            r, z, n = a[:, :H], a[:, H: 2 * H], a[:, 2 * H:]
+            np.dot(hs[t], Whh_T, out=gh)
+            a[:, :2 * H] += gh[:, :2 * H]
+            _sigmoid(a[:, :2 * H], out=a[:, :2 * H])  # r and z: one sigmoid over both
+            np.add(gh[:, 2 * H:], b_hn, out=ghn[t])
+            np.multiply(r, ghn[t], out=tmp)
+            n += tmp
+            _tanh(n, out=n)
+            h = hs[t + 1]
+            np.subtract(hs[t], n, out=h)
+            h *= z
+            h += n
+        Hs = hs[1:].reshape(T * B, H)
+        loss = self._head_loss(Hs, target)
+        dH = self.dH.reshape(T, B, H)
+        dh, dgh, omz, dhz = self.dh, self.dgh, self.tmp, self.tmp2
+        dh[...] = 0.0
+        for t in range(T - 1, -1, -1):
+            a = G[t]  # activated gates; overwritten below by d(gi)
+            r, z, n = a[:, :H], a[:, H: 2 * H], a[:, 2 * H:]
+            d = dgh[t]
+            dr, dz, dn = d[:, :H], d[:, H: 2 * H], d[:, 2 * H:]
+            dh += dH[t]
+            # dz = dh (h_{t-1} - n) z (1 - z)
+            np.subtract(1.0, z, out=omz)
+            np.subtract(hs[t], n, out=dz)
+            dz *= dh
+            dz *= z
+            dz *= omz
+            # h_{t-1}'s direct share: dh z
+            np.multiply(dh, z, out=dhz)
+            # d(gi)_n = dh (1 - z) (1 - n^2), in n's place
+            np.multiply(n, n, out=n)
+            np.subtract(1.0, n, out=n)
+            n *= omz
+            n *= dh
+            # dr = d(gi)_n gh_n r (1 - r);  d(gh)_n = d(gi)_n r
+            np.multiply(n, ghn[t], out=dr)
+            dr *= r
+            np.subtract(1.0, r, out=omz)
+            dr *= omz
+            np.multiply(n, r, out=dn)
+            a[:, :2 * H] = d[:, :2 * H]  # d(gi) and d(gh) share the r and z blocks
+            # dh_{t-1} = d(gh) W_hh + dh z
+            np.dot(d, p["weight_hh"], out=dh)
+            dh += dhz
+        self._weight_grads(G.reshape(T * B, 3 * H), X2, hs, dgh.reshape(T * B, 3 * H))
         return loss

@@ -24,17 +24,18 @@ from microgradrnn import Tensor, tags
 from microgradrnn.ops import linear
 
 try:  # the benchmarks directory is both a script folder and (in tests) a package
-    from .numpy_bptt import PARAM_NAMES, NumpyLSTM, NumpyRNN
+    from .numpy_bptt import PARAM_NAMES, NumpyGRU, NumpyLSTM, NumpyRNN
 except ImportError:
-    from numpy_bptt import PARAM_NAMES, NumpyLSTM, NumpyRNN
+    from numpy_bptt import PARAM_NAMES, NumpyGRU, NumpyLSTM, NumpyRNN
 
 LR = 1e-3  # small: hundreds of timed steps must not change the work (no NaN, no blow-up)
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of H rows in weight_ih and weight_hh
 
 
 @dataclass(frozen=True)
 class Workload:
     name: str
-    cell: str  # "rnn" (tanh), "lstm" or "mlp" (S1)
+    cell: str  # "rnn" (tanh), "lstm", "gru" or "mlp" (S1)
     batch: int = 0
     input: int = 0
     hidden: int = 0
@@ -51,6 +52,7 @@ WORKLOADS = {
         Workload("W3", "rnn", 8, 32, 64, 32, 1000, "cross_entropy", "long"),
         Workload("W4", "rnn", 64, 256, 512, 256, 100, "cross_entropy", "large"),
         Workload("L2", "lstm", 32, 64, 128, 64, 50, "cross_entropy", "lstm"),
+        Workload("G2", "gru", 32, 64, 128, 64, 50, "cross_entropy", "gru"),
         Workload("S1", "mlp", batch=100, about="scalar MLP(2,[16,16,1]) on two moons"),
     ]
 }
@@ -70,7 +72,7 @@ def shrink(w: Workload) -> Workload:
 
 def make_params(w: Workload, dtype=np.float64, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    gates = 4 if w.cell == "lstm" else 1
+    gates = GATES[w.cell]
     k = 1.0 / math.sqrt(w.hidden)  # PyTorch's init range
     shapes = {
         "weight_ih": (gates * w.hidden, w.input), "bias_ih": (gates * w.hidden,),
@@ -96,7 +98,7 @@ def make_data(w: Workload, dtype=np.float64, seed: int = 1):
 
 class NumpyImpl:
     def __init__(self, w: Workload, params, X, target) -> None:
-        cls = NumpyLSTM if w.cell == "lstm" else NumpyRNN
+        cls = {"rnn": NumpyRNN, "lstm": NumpyLSTM, "gru": NumpyGRU}[w.cell]
         self.model = cls({k: v.copy() for k, v in params.items()}, w.T, w.batch, w.loss)
         self.X, self.target = X.copy(), target  # its own copy, as the engine's Tensor(X)
 
@@ -111,7 +113,8 @@ class NumpyImpl:
 
 
 # ----------------------------------------------------------------------------------------
-# microgradrnn, used the way a user would: nn.RNN / nn.LSTM, nn.Linear, optim.SGD.
+# microgradrnn, used the way a user would: nn.RNN / nn.LSTM / nn.GRU, nn.Linear,
+# optim.SGD.
 
 
 class _Trained:
@@ -140,7 +143,7 @@ class EngineImpl(_Trained):
         from microgradrnn import nn, optim
 
         self.w = w
-        layer = nn.LSTM if w.cell == "lstm" else nn.RNN
+        layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[w.cell]
         self.rnn = layer(w.input, w.hidden, fused=fused)
         self.head = nn.Linear(w.hidden, w.output)
         dt = X.dtype
@@ -174,7 +177,7 @@ class EngineImpl(_Trained):
 
 
 # ----------------------------------------------------------------------------------------
-# PyTorch: the fused layer (nn.RNN / nn.LSTM) and a Python loop over the cell.
+# PyTorch: the fused layer (nn.RNN / nn.LSTM / nn.GRU) and a Python loop over the cell.
 
 
 class TorchImpl(_Trained):
@@ -184,10 +187,9 @@ class TorchImpl(_Trained):
         self.torch, self.w, self.fused = torch, w, fused
         dt = torch.float64 if X.dtype == np.float64 else torch.float32
         nn = torch.nn
-        if w.cell == "lstm":
-            rnn = (nn.LSTM if fused else nn.LSTMCell)(w.input, w.hidden)
-        else:
-            rnn = (nn.RNN if fused else nn.RNNCell)(w.input, w.hidden)
+        layer, cell = {"rnn": (nn.RNN, nn.RNNCell), "lstm": (nn.LSTM, nn.LSTMCell),
+                       "gru": (nn.GRU, nn.GRUCell)}[w.cell]
+        rnn = (layer if fused else cell)(w.input, w.hidden)
         head = torch.nn.Linear(w.hidden, w.output)
         self.rnn, self.head = rnn.to(dt), head.to(dt)
         sfx = "_l0" if fused else ""

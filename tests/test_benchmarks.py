@@ -15,11 +15,12 @@ sys.path.insert(0, str(BENCH))
 
 import workloads as W  # noqa: E402
 
-SMALL = [W.shrink(W.WORKLOADS[n]) for n in ("W1", "W2", "L2")]
+SMALL = [W.shrink(W.WORKLOADS[n]) for n in ("W1", "W2", "L2", "G2")]
 # wide enough (B*H >= 1024) that tanh takes its exp form (ops.TANH_EXP_FROM), in the
 # engine's fused steps and in the reference alike
 WIDE = [W.Workload("rnn wide", "rnn", 8, 6, 160, 5, 4),
-        W.Workload("lstm wide", "lstm", 8, 6, 128, 5, 4)]
+        W.Workload("lstm wide", "lstm", 8, 6, 128, 5, 4),
+        W.Workload("gru wide", "gru", 8, 6, 128, 5, 4)]
 
 
 def _assert_same(a, b, rtol=1e-9):
@@ -116,11 +117,18 @@ def test_run_quick_end_to_end(tmp_path):
     assert "peak_memory_bytes" in res["workloads"]["W3"]
     for r in res["workloads"].values():
         assert r["ratios"] and all(m > 0 for m in r["median_s"].values())
+    assert "G2 gru: GRU B=3" in proc.stdout
+    g2 = {r["ratio"]: r for r in res["workloads"]["G2"]["ratios"]}
+    assert {"microgradrnn / numpy", "microgradrnn_fused / numpy",
+            "microgradrnn_f32 / numpy_f32"} <= set(g2)
+    assert all(r["target"] == "" and r["ok"] is None for r in g2.values())  # no target
     if W.have_torch():  # the reference against PyTorch, and the BLAS of each, are reported
-        w2 = res["workloads"]["W2"]
-        assert {"numpy / torch_fused", "numpy / torch_cell"} <= {r["ratio"] for r in w2["ratios"]}
-        assert set(w2["matmul_numpy_over_torch"]) == {"projection", "recurrent"}
-        assert all(v > 0 for v in w2["matmul_numpy_over_torch"].values())
+        for name in ("W2", "G2"):
+            wr = res["workloads"][name]
+            assert {"numpy / torch_fused", "numpy / torch_cell", "microgradrnn / torch_fused",
+                    "microgradrnn / torch_cell"} <= {r["ratio"] for r in wr["ratios"]}
+            assert set(wr["matmul_numpy_over_torch"]) == {"projection", "recurrent"}
+            assert all(v > 0 for v in wr["matmul_numpy_over_torch"].values())
 
 
 def test_a_missed_target_against_torch_names_where_the_reference_stands():
