@@ -303,7 +303,24 @@ class RNN(Recurrent):
             input_size, num_layers, bidirectional, batch_first, dropout, rng)
 
 
-class LSTM(Recurrent):
+class _Gated(Recurrent):
+    """A stacked layer of ``cell_type`` (a gated cell: no nonlinearity to choose), with
+    PyTorch's signature; LSTM and GRU differ only in their cell."""
+
+    cell_type: type[LSTMCell] | type[GRUCell]
+
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+        batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+        rng: np.random.Generator | int | None = None, fused: bool = False,
+    ) -> None:
+        cell = self.cell_type
+        super().__init__(
+            lambda n, g: cell(n, hidden_size, bias, rng=g, fused=fused),
+            input_size, num_layers, bidirectional, batch_first, dropout, rng)
+
+
+class LSTM(_Gated):
     """LSTM (``LSTMCell``) stacked and unrolled; PyTorch's signature.
 
     x: (T, B, input_size) -> output (T, B, D*hidden_size), (h_n, c_n) each
@@ -311,31 +328,17 @@ class LSTM(Recurrent):
     fused=True: every step is three ops (see ``LSTMCell``), faster; the default composes it.
     """
 
-    def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-        batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-        rng: np.random.Generator | int | None = None, fused: bool = False,
-    ) -> None:
-        super().__init__(
-            lambda n, g: LSTMCell(n, hidden_size, bias, rng=g, fused=fused),
-            input_size, num_layers, bidirectional, batch_first, dropout, rng)
+    cell_type = LSTMCell
 
 
-class GRU(Recurrent):
+class GRU(_Gated):
     """GRU (``GRUCell``) stacked and unrolled; PyTorch's signature.
 
     x: (T, B, input_size) -> output (T, B, D*hidden_size), h_n (num_layers*D, B, hidden_size).
     fused=True: every step is one op (see ``GRUCell``), faster; the default composes it.
     """
 
-    def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-        batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-        rng: np.random.Generator | int | None = None, fused: bool = False,
-    ) -> None:
-        super().__init__(
-            lambda n, g: GRUCell(n, hidden_size, bias, rng=g, fused=fused),
-            input_size, num_layers, bidirectional, batch_first, dropout, rng)
+    cell_type = GRUCell
 
 
 # ----------------------------------------------------------------------------------------
