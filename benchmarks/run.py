@@ -118,10 +118,15 @@ clock = time.perf_counter
 
 def time_steps(impl, n: int) -> float:
     gc.collect()
+    return _timed(impl.step, n)
+
+
+def _timed(f, number: int) -> float:
+    """Seconds per call of f(), over ``number`` calls, by the chosen clock."""
     t0 = clock()
-    for _ in range(n):
-        impl.step()
-    return (clock() - t0) / n
+    for _ in range(number):
+        f()
+    return (clock() - t0) / number
 
 
 def bench_workload(w: W.Workload, rounds: int, budget: float, quick: bool) -> dict:
@@ -191,13 +196,6 @@ def matmul_parity(w: W.Workload, repeat: int = 5) -> dict[str, float]:
             best[lib] = min(_timed(f, number) for _ in range(repeat))
         out[name] = best["numpy"] / best["torch"]
     return out
-
-
-def _timed(f, number: int) -> float:
-    t0 = time.perf_counter()
-    for _ in range(number):
-        f()
-    return (time.perf_counter() - t0) / number
 
 
 def judged(rows: list[dict], op: str, bound: float) -> list[dict]:
