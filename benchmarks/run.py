@@ -39,6 +39,8 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
 import workloads as W  # noqa: E402
 
+from microgradrnn.render import NAMES  # noqa: E402  ("rnn" -> "tanh RNN", ...)
+
 if W.have_torch():
     import torch
 
@@ -237,8 +239,7 @@ def fmt_time(s: float) -> str:
 def describe(w: W.Workload) -> str:
     if w.cell == "mlp":
         return w.about
-    cell = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}[w.cell]
-    return (f"{w.about}: {cell} B={w.batch} "
+    return (f"{w.about}: {NAMES[w.cell]} B={w.batch} "
             f"I={w.input} H={w.hidden} O={w.output} T={w.T}, {w.loss}")
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import microgradrnn.functional as F
 from microgradrnn import Tensor, tags
 from microgradrnn.ops import linear
+from microgradrnn.seqmodel import LAYERS  # "rnn", "lstm", "gru" -> nn.RNN, nn.LSTM, nn.GRU
 
 try:  # the benchmarks directory is both a script folder and (in tests) a package
     from .numpy_bptt import PARAM_NAMES, NumpyGRU, NumpyLSTM, NumpyRNN
@@ -143,8 +144,7 @@ class EngineImpl(_Trained):
         from microgradrnn import nn, optim
 
         self.w = w
-        layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[w.cell]
-        self.rnn = layer(w.input, w.hidden, fused=fused)
+        self.rnn = LAYERS[w.cell](w.input, w.hidden, fused=fused)
         self.head = nn.Linear(w.hidden, w.output)
         dt = X.dtype
         self.rnn.astype(dt)
