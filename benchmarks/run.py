@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
 import workloads as W  # noqa: E402
 
-from microgradrnn.render import NAMES  # noqa: E402  ("rnn" -> "tanh RNN", ...)
+from microgradrnn.nn import LAYER_NAMES as NAMES  # noqa: E402  ("rnn" -> "tanh RNN", ...)
 
 if W.have_torch():
     import torch

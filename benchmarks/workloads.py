@@ -21,8 +21,8 @@ import numpy as np
 
 import microgradrnn.functional as F
 from microgradrnn import Tensor, tags
+from microgradrnn.nn import LAYERS  # "rnn", "lstm", "gru" -> nn.RNN, nn.LSTM, nn.GRU
 from microgradrnn.ops import linear
-from microgradrnn.seqmodel import LAYERS  # "rnn", "lstm", "gru" -> nn.RNN, nn.LSTM, nn.GRU
 
 try:  # the benchmarks directory is both a script folder and (in tests) a package
     from .numpy_bptt import PARAM_NAMES, NumpyGRU, NumpyLSTM, NumpyRNN

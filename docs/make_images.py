@@ -3,7 +3,7 @@ root: ``PYTHONPATH=. python docs/make_images.py``).
 
 Every model is what a user gets: ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (or ``nn.Recurrent``
 over a cell written against the cell contract) with an ``nn.Linear`` head at every step and
-a squared-error loss per step, as ``microgradrnn.seqmodel.PerStepModel`` builds it.
+a squared-error loss per step, as ``microgradrnn.app.seqmodel.PerStepModel`` builds it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from microgradrnn import Tensor, Value, concatenate, nn, viz
 from microgradrnn import functional as F
-from microgradrnn.seqmodel import PerStepModel
+from microgradrnn.app.seqmodel import PerStepModel
 
 OUT = Path(__file__).parent / "images"
 

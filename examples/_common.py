@@ -23,8 +23,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from microgradrnn import viz  # noqa: E402
-from microgradrnn.outfiles import check_targets, marked  # noqa: E402
-from microgradrnn.progress import Progress  # noqa: E402
+from microgradrnn.app.outfiles import check_targets, marked  # noqa: E402
+from microgradrnn.app.progress import Progress  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 PLOTS_MISSING = "matplotlib is not installed: no plots (pip install 'microgradrnn[plots]')"

@@ -26,7 +26,7 @@ import numpy as np
 
 from microgradrnn import Tensor, nn, no_grad, optim
 from microgradrnn import functional as F
-from microgradrnn.data import binary_addition, bits_to_int
+from microgradrnn.datasets import binary_addition, bits_to_int
 
 BITS = 8
 TEST_PAIRS = 200

@@ -32,7 +32,7 @@ import numpy as np
 
 from microgradrnn import Tensor, nn, no_grad, optim
 from microgradrnn import functional as F
-from microgradrnn.data import CharVocab, source_corpus
+from microgradrnn.datasets import CharVocab, source_corpus
 
 BATCH, K, CLIP = 16, 32, 1.0  # parallel streams, truncation length, max gradient norm
 OUTPUTS = ("char_rnn_loss.png",)  # what it writes into --out

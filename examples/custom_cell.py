@@ -29,7 +29,7 @@ from sine_to_cosine import fit_and_test
 
 from microgradrnn import Tensor, gradcheck, nn, viz
 from microgradrnn import functional as F
-from microgradrnn.data import sine_to_cosine
+from microgradrnn.datasets import sine_to_cosine
 
 OUTPUTS = ("custom_cell_cells.svg", "custom_cell_ops.svg")  # what it writes into --out
 

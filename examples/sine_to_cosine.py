@@ -26,7 +26,7 @@ import numpy as np
 
 from microgradrnn import Tensor, nn, no_grad, optim
 from microgradrnn import functional as F
-from microgradrnn.data import sine_to_cosine
+from microgradrnn.datasets import sine_to_cosine
 
 TARGET = 1e-2  # the test MSE this example promises
 OUTPUTS = ("sine_to_cosine.png",)  # what it writes into --out

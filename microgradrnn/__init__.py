@@ -1,12 +1,15 @@
 """microgradrnn: a small reverse-mode autograd engine over numpy, recurrent networks
 built from its ops, and pictures of backpropagation through time.
 
-``import microgradrnn`` loads numpy only; the renderer (graphviz) loads on first use.
+``import microgradrnn as mg`` loads numpy only and gives ``mg.nn``, ``mg.optim``,
+``mg.functional``; ``mg.viz`` (the renderer, which needs graphviz) loads on first use.
 """
 
 from . import (
     functional,
+    nn,
     ops,  # attaches the operators and methods to Tensor
+    optim,
 )
 from .engine import (
     AnomalyError,
@@ -27,9 +30,19 @@ from .scalar import Value
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """``mg.viz`` and ``mg.datasets`` import on first use (viz loads graphviz)."""
+    if name in ("viz", "datasets"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'microgradrnn' has no attribute {name!r}")
+
+
 __all__ = [
     "AnomalyError", "Flow", "GradcheckError", "Tensor", "Value", "concatenate",
     "current_tags", "detect_anomaly", "from_op", "functional", "gradcheck",
-    "gradient_flow", "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "ops",
-    "stack", "tags", "toposort", "unbind", "where",
+    "gradient_flow", "is_grad_enabled", "linear", "maximum", "minimum", "nn", "no_grad",
+    "ops", "optim", "stack", "tags", "toposort", "unbind", "where",
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from microgradrnn.cli import main
+from microgradrnn.app.cli import main
 from microgradrnn.viz import engines
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from microgradrnn import cli, demo
+from microgradrnn.app import cli, demo, outfiles
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def test_demo_writes_parseable_svgs(result):
     for path in (cells, plot):
         root = ET.parse(path).getroot()
         assert root.tag.endswith("svg")
-        assert demo.MARK in path.read_text(encoding="utf-8")[:2000]
+        assert outfiles.MARK in path.read_text(encoding="utf-8")[:2000]
     text = cells.read_text(encoding="utf-8")
     assert "t = 1" in text and "t = 24" in text  # first and last steps drawn, middle folded
 

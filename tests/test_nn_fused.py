@@ -167,7 +167,7 @@ def test_cells_view_of_a_fused_layer_is_the_composed_one(kind):
     """Same slots, same edges with the same classes and gradients; only some weights'
     names differ: one op reads both W_ih and W_hh, so the edges it feeds name both
     (LSTM: x_t -> c_t and h_{t-1} -> h_t; GRU: x_t -> h_t and h_{t-1} -> h_t)."""
-    from microgradrnn.viz.cells import _edge_class
+    from microgradrnn.viz.cells_view import _edge_class
     from microgradrnn.viz.graph import contract, get_flow, norm, walk
 
     def edges(fused):

@@ -2,7 +2,7 @@ import builtins
 
 import pytest
 
-from microgradrnn.progress import Progress
+from microgradrnn.app.progress import Progress
 
 
 @pytest.fixture

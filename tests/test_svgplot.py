@@ -1,6 +1,6 @@
 import xml.etree.ElementTree as ET
 
-from microgradrnn.svgplot import line_chart
+from microgradrnn.app.svgplot import line_chart
 
 
 def test_chart_is_valid_svg_with_one_line_per_series():

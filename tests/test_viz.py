@@ -212,7 +212,7 @@ def test_quote_and_html_escapers():
 
 def _real(cell="rnn", **kw):
     """A model from the library's own layers (nn) with a per-step nn.Linear head."""
-    from microgradrnn.seqmodel import PerStepModel
+    from microgradrnn.app.seqmodel import PerStepModel
 
     kw = {"inputs": 2, "hidden": 2, **kw}
     steps = kw.pop("steps", 3)

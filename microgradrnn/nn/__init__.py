@@ -8,18 +8,11 @@ from . import init
 from .cells import GRUCell, LSTMCell, RNNCell
 from .layers import Embedding, Linear
 from .module import Module, Parameter
-from .recurrent import (
-    GRU,
-    LSTM,
-    RNN,
-    Recurrent,
-    chunked_bptt,
-    detach_state,
-    truncated_window,
-)
+from .recurrent import GRU, LAYER_NAMES, LAYERS, LSTM, RNN, Recurrent, detach_state
+from .truncated import chunked_bptt, truncated_window
 
 __all__ = [
-    "GRU", "GRUCell", "Embedding", "LSTM", "LSTMCell", "Linear", "Module", "Parameter",
-    "RNN", "RNNCell", "Recurrent", "chunked_bptt", "detach_state", "init",
+    "GRU", "GRUCell", "Embedding", "LAYERS", "LAYER_NAMES", "LSTM", "LSTMCell", "Linear",
+    "Module", "Parameter", "RNN", "RNNCell", "Recurrent", "chunked_bptt", "detach_state", "init",
     "truncated_window",
 ]

@@ -6,12 +6,16 @@ only the engine and the ``graphviz`` package; never the recurrent layers.
 
 from __future__ import annotations
 
-from .cells import draw_cells
+from .cells_view import draw_cells
 from .engines import EngineError
-from .ops import draw_ops
+from .ops_view import draw_ops
 from .picture import Picture
+from .shares import additive_shares, flow_shares
 
-__all__ = ["EngineError", "Picture", "draw_cells", "draw_ops", "render", "to_svg"]
+__all__ = [
+    "EngineError", "Picture", "additive_shares", "draw_cells", "draw_ops", "flow_shares",
+    "render", "to_svg",
+]
 
 
 def render(picture: Picture, path: str, format: str | None = None,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, optim
-from .engine import Tensor, gradient_flow, no_grad, toposort
-from .outfiles import MARK, check_targets, marked_svg  # noqa: F401 (MARK: re-export)
+from .. import datasets, optim
+from ..engine import Tensor, gradient_flow, no_grad, toposort
+from .outfiles import check_targets, marked_svg
 from .progress import Progress
 from .seqmodel import PerStepModel
 from .svgplot import line_chart
@@ -65,7 +65,7 @@ def run(
     progress: bool | None = None,
 ) -> DemoResult:
     """Train, evaluate, draw. Writes demo-cells.svg and demo-gradients.svg into ``out``."""
-    from . import viz  # graphviz loads only when drawing
+    from .. import viz  # graphviz loads only when drawing
 
     start = time.perf_counter()
     out = Path(out)
@@ -76,11 +76,11 @@ def run(
     model = SineToCosine(seed=seed)
     opt = optim.Adam(model.parameters(), lr=0.01)
     rng = np.random.default_rng(seed)
-    x_test, y_test = data.sine_to_cosine(batch=100, steps=steps, seed=rng)
+    x_test, y_test = datasets.sine_to_cosine(batch=100, steps=steps, seed=rng)
     losses = []
     bar = Progress(iterations, "training", enabled=progress)
     for _ in bar:
-        x, y = data.sine_to_cosine(batch=32, steps=steps, seed=rng)
+        x, y = datasets.sine_to_cosine(batch=32, steps=steps, seed=rng)
         loss, _ = model.losses(x, y)
         opt.zero_grad()
         loss.backward()

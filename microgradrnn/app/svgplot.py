@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
-from pathlib import Path
 
 # Okabe-Ito: a colour-blind-safe palette
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -97,9 +96,3 @@ def line_chart(
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
-
-def save_line_chart(path: str | Path, *args: object, **kwargs: object) -> Path:
-    """Write ``line_chart(...)`` to path and return the path."""
-    path = Path(path)
-    path.write_text(line_chart(*args, **kwargs), encoding="utf-8")
-    return path

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from microgradrnn import data
+from microgradrnn import datasets as data
 
 
 def test_sine_to_cosine_shapes_and_values():

@@ -96,8 +96,8 @@ def _add_render(commands: argparse._SubParsersAction) -> None:
 def _run_render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ..viz import engines
     from . import render
-    from .viz import engines
 
     if args.loss_at is not None and not 1 <= args.loss_at <= args.steps:
         args.parser.error(f"--loss-at must be within 1..{args.steps} (the steps), "

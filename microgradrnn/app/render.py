@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import nn
 from .outfiles import check_targets, marked
 from .seqmodel import PerStepModel
 
 FORMATS = ("svg", "png", "dot", "pdf")
-NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def format_of(path: Path) -> str:
@@ -30,7 +30,7 @@ def draw(cell: str = "rnn", layers: int = 1, steps: int = 4, view: str = "cells"
     gradient of one step's loss L_t alone. fused: each step is a fused op (one box per
     step in the ops view; three for the LSTM).
     """
-    from . import viz  # graphviz loads only when drawing
+    from .. import viz  # graphviz loads only when drawing
 
     model = PerStepModel(cell, inputs=inputs, hidden=hidden, layers=layers,
                          bidirectional=bidirectional, seed=seed, fused=fused)
@@ -39,7 +39,7 @@ def draw(cell: str = "rnn", layers: int = 1, steps: int = 4, view: str = "cells"
     y = rng.normal(size=(steps, batch, 1))
     loss, _ = model.losses(x, y)
     loss.backward(retain_graph=True, record_flow=True)
-    kind = ("bidirectional " if bidirectional else "") + NAMES[cell] + (
+    kind = ("bidirectional " if bidirectional else "") + nn.LAYER_NAMES[cell] + (
         " (fused)" if fused else "")
     title = f"{layers}-layer {kind} unrolled over T = {steps}"
     if view == "ops":
@@ -49,7 +49,7 @@ def draw(cell: str = "rnn", layers: int = 1, steps: int = 4, view: str = "cells"
 
 def main(out: str, force: bool, **options) -> int:
     """Draw and write ``out``; report what was written. Returns the exit code."""
-    from .viz import EngineError
+    from ..viz import EngineError
 
     path = Path(out)
     fmt = format_of(path)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import nn
-from .engine import Tensor
-from .functional import mse_loss, per_step_loss
+from .. import nn
+from ..engine import Tensor
+from ..functional import mse_loss, per_step_loss
 
-LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+LAYERS = nn.LAYERS
 
 
 class PerStepModel(nn.Module):
