@@ -273,7 +273,8 @@ def _clusters(src):
     out = []
     for body in re.findall(r"subgraph cluster_t\d+ \{\n(.*?)\n\t\}", src, re.S):
         label = re.search(r"^\t\tlabel=<(.*)>$", body, re.M).group(1)
-        out.append((label, re.findall(r"^\t\t(\w+) \[", body, re.M)))
+        # the drawn nodes (not the invisible point that anchors a column without an input)
+        out.append((label, re.findall(r"^\t\t(\w+) \[(?!style=invis)", body, re.M)))
     return out
 
 

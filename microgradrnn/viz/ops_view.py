@@ -259,12 +259,12 @@ def _column(lay: _Layout, k: int, col: tuple[str, int, int], node_line: dict[str
     ids = lay.by_col.get(k, [])
     lines = layout.open_cluster(f"cluster_t{k}", kind, a, b)
     lines += ["\t" + node_line[nid] for nid in ids]
-    lines.append("}")
     xs = [nid for nid in ids if nid in lay.groups.get(("x",), [])]
     point = not xs
     anchor = f"anchor{k}" if point else xs[0]
-    if point:
+    if point:  # inside the cluster, so that it holds the column's place
         lines.append("\t" + layout.point(anchor))
+    lines.append("}")
     if kind == "fold":
         lines += [layout.invisible_edge(a, b) for a, b in ops_layout.fold_stack(ids, lay.d.folds)]
     return _Column(lines, anchor, point)
@@ -291,9 +291,10 @@ def _edge_line(lay: _Layout, e: layout.Drawn, largest: float, col_of: dict[str, 
 
     An edge between two nodes of one rank lies flat, east port to west port. The
     backward direction's rows read right to left (its time runs that way): their flat
-    edges, and an edge from a column to one on its left, are written left to right with
-    the arrow turned, so they do not pull the columns or a row out of order. An edge
-    that runs down constrains no rank."""
+    edges, and one from a column to one on its left, are written left to right with the
+    arrow turned, so they do not pull the columns or a row out of order. An edge that
+    runs down (``Drawn.down``) is written upwards with the arrow turned, so dot sees no
+    cycle and routes it between the ranks like any other."""
     color = style.COLOR[e.cls]
     f = e.flow
     a: dict[str, Any] = {"color": color,
@@ -301,8 +302,8 @@ def _edge_line(lay: _Layout, e: layout.Drawn, largest: float, col_of: dict[str, 
     tail, head, back = e.src, e.dst, lay.arrows == "gradient"
     flat = rank_of.get(tail) is not None and rank_of.get(tail) == rank_of.get(head)
     ct, ch = col_of.get(tail), col_of.get(head)
-    if (ct is not None and ch is not None and ct > ch) or (
-            flat and ct == ch and tail in backward):
+    if flat and (ct is not None and ch is not None and ct > ch or (
+            ct == ch and tail in backward)) or not flat and e.down:
         tail, head, back = head, tail, not back
     text = dot.num(f) if e.single and f is not None else ""
     if text:
@@ -315,8 +316,6 @@ def _edge_line(lay: _Layout, e: layout.Drawn, largest: float, col_of: dict[str, 
         a["dir"] = "back"
     if flat:
         a["tailport"], a["headport"] = "e", "w"
-    elif e.down:
-        a["constraint"] = "false"
     return dot.edge(tail, head, a)
 
 
