@@ -11,8 +11,9 @@
    dashed node of the row it joins.
 5. ``drawn_edges`` and ``edge_class``: the edges between drawn nodes, each coloured by
    the road it lies on (temporal, same-step, cell state) where that is known.
-6. ``rank_groups`` and ``mark_down``: which drawn nodes share a rank, and which edges run
-   down against the ranks (they constrain nothing, so dot sees no cycle).
+6. ``rank_groups``, ``mark_down`` and ``head_above_rows``: which drawn nodes share a
+   rank, which edges run down against the ranks (written upwards with the arrow turned,
+   so dot sees no cycle), and the head of each step above every row.
 
 ``ops_view`` writes the DOT from these.
 """
@@ -471,7 +472,7 @@ def rank_groups(c: Classified, rows: Rows, d: Drawing) -> dict[tuple, list[str]]
 
 def mark_down(edges: dict[tuple[str, str], layout.Drawn], groups: dict[tuple, list[str]],
               order: list[str]) -> None:
-    """Step 6b: mark the edges that run down (``Drawn.down``: they constrain no rank).
+    """Step 6b: mark the edges that run down (``Drawn.down``).
 
     With each rank group taken as one node, the rows make cycles (the GRU's row feeds
     its gates through W_hh h_{t-1}, which feed the row again; the LSTM's h row feeds the
@@ -481,31 +482,27 @@ def mark_down(edges: dict[tuple[str, str], layout.Drawn], groups: dict[tuple, li
     row, fed from above by W_hh h_{t-1}; the LSTM's c row sits above its h row, which
     tanh(c_t) reaches down to. ``order``: the drawn nodes in a fixed order (ties)."""
     group_of = {nid: g for g, ids in groups.items() for nid in ids}
-    vertex = lambda nid: group_of.get(nid, nid)  # noqa: E731
-    vertices = list(dict.fromkeys(vertex(n) for n in order))
-    arcs = [(vertex(e.src), vertex(e.dst)) for e in edges.values()]
+    vertices = list(dict.fromkeys(group_of.get(n, n) for n in order))
+    arcs = [(group_of.get(e.src, e.src), group_of.get(e.dst, e.dst)) for e in edges.values()]
     place = _greedy_order(vertices, [a for a in arcs if a[0] != a[1]])
     for e, (a, b) in zip(edges.values(), arcs, strict=True):
         e.down = a != b and place[a] > place[b]
 
 
-def join_rows(edges: dict[tuple[str, str], layout.Drawn], groups: dict[tuple, list[str]]
-              ) -> None:
-    """Step 6c: a node fed from one row alone that feeds only down (the LSTM's
-    tanh(c_t), which h_t below reads) joins that row's rank, so the edge from the row
-    lies flat instead of climbing a rank and coming back down."""
-    group_of = {nid: g for g, ids in groups.items() for nid in ids}
-    ins: dict[str, list[layout.Drawn]] = {}
-    outs: dict[str, list[layout.Drawn]] = {}
-    for e in edges.values():
-        ins.setdefault(e.dst, []).append(e)
-        outs.setdefault(e.src, []).append(e)
-    for nid, into in ins.items():
-        sources = {group_of.get(e.src) for e in into}
-        if nid in group_of or len(sources) != 1 or None in sources or layout.is_fold(nid):
-            continue
-        if outs.get(nid) and all(e.down for e in outs[nid]):
-            groups[sources.pop()].append(nid)  # type: ignore[index]
+def head_above_rows(c: Classified, d: Drawing, groups: dict[tuple, list[str]],
+                    col_of: dict[str, Any]) -> list[tuple[str, str]]:
+    """Step 6c: invisible edges that put each step's head (y_t, then L_t) above every
+    row of its column, as in the cells view. Without them the head of an LSTM shares the
+    ranks of its c row, and the row would have to bend around it."""
+    heads = [nid for k, nid in d.drawn.items() if c.kind[k] == "head" and not
+             layout.is_fold(nid) and not any(c.kind[j] == "head" for j in c.parent_ids(k))]
+    out = []
+    for y in dict.fromkeys(heads):
+        for g, ids in groups.items():
+            here = [nid for nid in ids if g[0] == "row" and col_of.get(nid) == col_of.get(y)]
+            if here:
+                out.append((here[-1], y))
+    return out
 
 
 def _greedy_order(vertices: list[str], arcs: list[tuple[str, str]]) -> dict[str, int]:

@@ -189,7 +189,6 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int 
     edges = ops_layout.drawn_edges(c, rows, d, fl)
     groups = ops_layout.rank_groups(c, rows, d)
     ops_layout.mark_down(edges, groups, list(dict.fromkeys(d.drawn.values())))
-    ops_layout.join_rows(edges, groups)
     by_col = _by_column(c, d, col_of_t)
     lay = _Layout(c, rows, gates, cols, d, edges, groups, by_col, fl, head_params(graph),
                   arrows)
@@ -207,6 +206,9 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int 
     lines += layout.column_order([col.anchor for col in columns])
     lines += [dot.same_rank(ids) for ids in groups.values() if len(ids) > 1]
     lines += _edge_lines(lay)
+    col_of = {nid: k for k, ids in by_col.items() for nid in ids}
+    lines += [layout.invisible_edge(a, b) for a, b in ops_layout.head_above_rows(
+        c, d, groups, col_of)]
     return make("ops", lines)
 
 
