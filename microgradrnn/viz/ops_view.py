@@ -455,12 +455,10 @@ def _header(lay: _Layout, title: str | None, loss_at: int | None) -> list[str]:
     c = lay.c
     rows = [layout.title_row(title or f"every op of the graph, T = {c.T}", 16)]
     rows += layout.legend_rows(lay.edges.values(), _LEGEND)
-    for letters in lay.gates.sets:
-        rows.append(layout.note_row("gates: " + ", ".join(
-            f"<b>{g}</b> {ops_layout.GATE_MEANING[g]}" for g in letters)
-            + "; σ[i] is the i gate's slice of the sigmoid over all gates"
-            if letters == "ifgo" else "gates: " + ", ".join(
-                f"<b>{g}</b> {ops_layout.GATE_MEANING[g]}" for g in letters)))
+    for letters in lay.gates.sets:  # "ifgo", "rzn": what the gates' letters mean
+        meaning = ", ".join(f"<b>{g}</b> {ops_layout.GATE_MEANING[g]}" for g in letters)
+        rows.append(layout.note_row(f"gates: {meaning}; σ[{letters[0]}]: gate "
+                                    f"{letters[0]}'s slice of one sigmoid over several gates"))
     rows += layout.weights_rows(
         "shared weights (named in the ops that use them), ‖grad‖ summed over all uses",
         sorted(c.params), c.graph.nodes, lay.heads, lay.fl)
