@@ -505,6 +505,32 @@ def head_above_rows(c: Classified, d: Drawing, groups: dict[tuple, list[str]],
     return out
 
 
+def shared_ranks(groups: dict[tuple, list[str]]) -> dict[tuple, list[str]]:
+    """Step 6d: the ranks as drawn: a bidirectional layer's forward and backward rows of
+    one role share a rank (on ranks of their own, graphviz-pure loses edges of 3-layer
+    stacks), each column showing the forward row's block, then the backward row's."""
+    ranks: dict[tuple, list[str]] = {}
+    for g, ids in groups.items():
+        ranks.setdefault(g[:3] if g[0] == "row" else g, []).extend(ids)
+    return ranks
+
+
+def direction_blocks(groups: dict[tuple, list[str]], col_of: dict[str, Any]
+                     ) -> list[tuple[str, str]]:
+    """Step 6e: invisible flat edges that keep, in every column, the forward row's block
+    left of the backward row's on their shared rank (``shared_ranks``): from the forward
+    block's last node (h_t) to the backward block's (h'_t, which it draws leftmost).
+    Without them the two blocks interleave."""
+    out = []
+    for g, ids in groups.items():
+        if g[0] != "row" or g[3] != "fwd" or (*g[:3], "bwd") not in groups:
+            continue
+        last_bwd = {col_of.get(n): n for n in groups[(*g[:3], "bwd")]}
+        last_fwd = {col_of.get(n): n for n in ids}
+        out += [(n, last_bwd[col]) for col, n in last_fwd.items() if col in last_bwd]
+    return out
+
+
 def _greedy_order(vertices: list[str], arcs: list[tuple[str, str]]) -> dict[str, int]:
     """Eades, Lin and Smyth (1993): a vertex order in which few arcs point back."""
     succ: dict[str, list[str]] = {v: [] for v in vertices}

@@ -204,9 +204,12 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int 
     lines += [line for col in columns for line in col.lines]
     lines += [node_line[nid] for nid in by_col.get(None, [])]
     lines += layout.column_order([col.anchor for col in columns])
-    lines += [dot.same_rank(ids) for ids in groups.values() if len(ids) > 1]
-    lines += _edge_lines(lay)
+    ranks = ops_layout.shared_ranks(groups)
+    lines += [dot.same_rank(ids) for ids in ranks.values() if len(ids) > 1]
+    lines += _edge_lines(lay, ranks)
     col_of = {nid: k for k, ids in by_col.items() for nid in ids}
+    lines += [layout.invisible_edge(a, b) for a, b in ops_layout.direction_blocks(
+        groups, col_of)]
     lines += [layout.invisible_edge(a, b) for a, b in ops_layout.head_above_rows(
         c, d, groups, col_of)]
     return make("ops", lines)
@@ -275,11 +278,11 @@ def _column(lay: _Layout, k: int, col: tuple[str, int, int], node_line: dict[str
 # -- edges ------------------------------------------------------------------------------
 
 
-def _edge_lines(lay: _Layout) -> list[str]:
+def _edge_lines(lay: _Layout, ranks: dict[tuple, list[str]]) -> list[str]:
     """The drawn edges' statements: widths against the largest flow drawn."""
     largest = max((abs(f) for e in lay.edges.values() for f in e.flows if f), default=0.0)
     col_of = {nid: k for k, ids in lay.by_col.items() for nid in ids}
-    rank_of = {nid: g for g, ids in lay.groups.items() for nid in ids}
+    rank_of = {nid: g for g, ids in ranks.items() for nid in ids}
     backward = {nid for g, ids in lay.groups.items() if g[0] == "row" and g[3] == "bwd"
                 for nid in ids}
     return [_edge_line(lay, e, largest, col_of, rank_of, backward)
