@@ -318,8 +318,10 @@ def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
     kind, a, b = grid.cols[c]
     placed = sorted(placed)
     lines = layout.open_cluster(f"cluster_{c}", kind, a, b)
+    # the backward direction's nodes first: dot then puts them right of the forward line
+    emit = sorted(placed, key=lambda p: not _is_bwd(p[0]))
     lines += ["\t" + node_lines[nid] + f" [group={_group(c, _is_bwd(r))}]"
-              for r, nid in placed]
+              for r, nid in emit]
     stack = [nid for _, nid in placed]
     points: list[tuple[tuple, str]] = []
     if placed and placed[0][0] == grid.rows[0]:
@@ -357,8 +359,13 @@ def _edge_lines(edges: dict[tuple[str, str, str], layout.Drawn], nodes: list[Ten
     column and row ends decide which way it points and whether it lies flat."""
     col_of = {nid: c for c, col in enumerate(placed) for _, nid in col}
     row_of = {nid: r for col in placed for r, nid in col}
-    return [_edge_line(d, nodes, heads, scale, arrows, col_of, row_of)
-            for d in edges.values()]
+    # a temporal road beside a carry between the same two nodes (the GRU) leaves from the
+    # corners, so that it stays straight and the carry bends below it
+    beside = {(a, b) for a, b, cls in edges if cls == style.CARRY}
+    return [_edge_line(d, nodes, heads, scale, arrows, col_of, row_of,
+                       ("se", "sw") if (k[0], k[1]) in beside and k[2] == style.TEMPORAL
+                       else ("e", "w"))
+            for k, d in edges.items()]
 
 
 def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | None,
@@ -404,8 +411,8 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
                     "share a numbered one's gradient (backward ran without "
                     "retain_graph=True, so it cannot be split per road)")
     if _has_constant_start(cells) and any(f for d in edges.values() for f in d.flows):
-        more.append("h₀ (and c₀) are constants that need no gradient, so their edges carry "
-                    "no number")
+        more.append("the initial states (t = 0) are constants that need no gradient, so "
+                    "their edges carry no number")
     if any(s.direction == "bwd" for s in cells.slots):
         more.append("′ marks the backward direction")
     rows += [layout.note_row(text) for text in ["; ".join(notes)] + more]
@@ -463,11 +470,12 @@ def _fold_attrs(members: list[Slot], layers: int) -> dict:
 
 
 def _edge_line(d: layout.Drawn, nodes: list, heads: set[int], scale: style.PenScale,
-               arrows: str, col_of: dict[str, int], row_of: dict[str, tuple]) -> str:
+               arrows: str, col_of: dict[str, int], row_of: dict[str, tuple],
+               ports: tuple[str, str]) -> str:
     """An edge's statement, labelled with the weights it goes through and, for one edge
     of the graph, its road's share, beside the line on a halo."""
     text = " ".join(weight_name(nodes[w].label, w in heads) for w in d.weights)
     if d.number:
         text += ("  " if text else "") + f"<b>{d.number}</b>"
     return layout.edge_line(d, 0.0, arrows, col_of, row_of, text, _FLAT_LABEL, scale=scale,
-                            place="beside")
+                            place="beside", ports=ports)

@@ -192,7 +192,8 @@ def largest_flow(edges: Iterable[Drawn]) -> float:
 
 def edge_line(d: Drawn, largest: float, arrows: str, col_of: Mapping[str, int | None],
               rank_of: Mapping[str, Any], text: str, flat_label: Mapping[str, Any], *,
-              scale: style.PenScale | None = None, place: str = "head") -> str:
+              scale: style.PenScale | None = None, place: str = "head",
+              ports: tuple[str, str] = ("e", "w")) -> str:
     """The statement of a drawn edge, coloured by its class, as wide as its flow (against
     ``largest``, or on ``scale`` when given).
 
@@ -228,7 +229,7 @@ def edge_line(d: Drawn, largest: float, arrows: str, col_of: Mapping[str, int | 
     if back:
         a["dir"] = "back"
     if flat:
-        a["tailport"], a["headport"] = "e", "w"
+        a["tailport"], a["headport"] = ports
     elif d.down:
         a["constraint"] = "false"  # LSTM: W_hh h_t-1 sits on h's row, feeds the gates
     return dot.edge(tail, head, a)
