@@ -165,7 +165,7 @@ def _road_numbers(edges: list[CEdge], classes: list[str]
     sums: dict[int, str] = {}
     for src, ns in roads.items():
         if len(ns) == 1:
-            numbers[ns[0]] = dot.num(edges[ns[0]].share)
+            numbers[ns[0]] = _signed(edges[ns[0]].share)
             continue
         ns.sort(key=lambda n: (_TERM_ORDER.get(classes[n], 9), n))
         parts, total, exponent = printed_sum([edges[n].share for n in ns])  # type: ignore
@@ -173,7 +173,7 @@ def _road_numbers(edges: list[CEdge], classes: list[str]
         for n, part in zip(ns, parts, strict=True):
             share = edges[n].share
             small = exponent != 0 or (not part.strip("−0.") and share != 0)
-            numbers[n] = dot.num(share) if small else part
+            numbers[n] = _signed(share) if small else part
             sign, digits = ("−", part[1:]) if part.startswith("−") else ("+", part)
             text = f'<font color="{style.TEXT[classes[n]]}">{digits}</font>'
             terms.append(text if not terms and sign == "+" else
@@ -236,6 +236,11 @@ def _drawn_nodes(grid: _Grid) -> tuple[list[str], dict[str, list[int]]]:
             nid = f"n{s.rep}"
         drawn.append(nid)
     return drawn, folded
+
+
+def _signed(x: float | None) -> str:
+    """A share as an edge shows it: two digits, a true minus sign."""
+    return dot.num(x).replace("-", "−", 1) if x is not None and x < 0 else dot.num(x)
 
 
 def _merged_edges(cells: Cells, classes: list[str], numbers: dict[int, str],
