@@ -13,9 +13,9 @@ from unroll import unroll
 
 from microgradrnn import Tensor, Value, tags
 from microgradrnn.viz import dot, draw_cells, draw_ops, engines, style
+from microgradrnn.viz.graph import contract, get_flow, norm, walk
 from microgradrnn.viz.names import HEAD_WEIGHT
 from microgradrnn.viz.shares import printed_sum
-from microgradrnn.viz.graph import contract, get_flow, norm, walk
 
 needs_engine = pytest.mark.skipif(
     not (engines.find_pure() or engines.find_dot()), reason="no graphviz engine")

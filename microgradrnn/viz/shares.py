@@ -78,7 +78,7 @@ def printed_sum(shares: Sequence[float]) -> tuple[list[str], str, int]:
     """
     total = math.fsum(shares)
     size = abs(total) or max((abs(s) for s in shares), default=0.0)
-    if size == 0.0 or not math.isfinite(size):
+    if size < 1e-300 or not math.isfinite(size):  # (nothing printable below that)
         return ["0" for _ in shares], "0", 0
     lead = math.floor(math.log10(size))  # the sum's first significant digit
     exponent = lead if lead < -3 else 0

@@ -23,7 +23,7 @@ OTHER = "other"
 COLOR = {
     TEMPORAL: "#D55E00",  # vermillion
     SPATIAL: "#0072B2",  # blue
-    INPUT: "#009E73",  # bluish green
+    INPUT: "#00B36B",  # green (Okabe-Ito's #009E73 is too near grey under deuteranopia)
     CELL: "#CC79A7",  # reddish purple
     CARRY: "#CC79A7",  # the same idea as the cell state: a road with no weight on it
     OTHER: "#777777",
