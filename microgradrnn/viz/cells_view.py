@@ -27,13 +27,13 @@ from .shares import printed_sum
 
 # statements that open every cells view: time runs left to right, depth bottom to top
 _GRAPH_ATTRS = (
-    "rankdir=BT", "newrank=true", "compound=true", "nodesep=0.6", "ranksep=0.5",
+    "rankdir=BT", "newrank=true", "compound=true", "nodesep=1.0", "ranksep=0.5",
     *layout.font_defaults("fontsize=15, penwidth=1.2"),
     "edge [fontsize=11]",
 )
 
 # where a flat edge's number goes: below the line, near the node it leaves (forward)
-_FLAT_LABEL = {"labelangle": -14, "labeldistance": 5.5}
+_FLAT_LABEL = {"labelangle": -9, "labeldistance": 8}
 
 # the order of the terms where roads meet: the same-step road first, then the next step's
 _TERM_ORDER = {cls: k for k, cls in enumerate(

@@ -10,9 +10,9 @@ from .dot import html, sub, sup
 _PARAM = re.compile(r"^(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$")
 BWD = "′"  # marks the backward direction of a bidirectional layer
 # the head's weight and bias, W_hy and b_y: unicode has no subscript y (ᵧ is a Greek
-# gamma), so the y is a smaller letter, as a subscript reads
-HEAD_WEIGHT = 'Wₕ<font point-size="9">y</font>'
-HEAD_BIAS = 'b<font point-size="9">y</font>'
+# gamma) and graphviz-pure's png has no <sub>, so the y stands on the line
+HEAD_WEIGHT = "Wₕy"
+HEAD_BIAS = "by"
 
 
 def weight_name(label: str, head: bool = False) -> str:

@@ -44,7 +44,7 @@ LEGEND = {
     TEMPORAL: "temporal: hₜ₋₁ → hₜ in one layer (through Wₕₕ); "
     "∂L/∂h flows back along it to the previous step",
     SPATIAL: "spatial (vertical): x/layer l−1 → layer l → yₜ → Lₜ "
-    "(through Wₓₕ, W" + 'ₕ<font point-size="10">y</font>' + "); the same-step road",
+    "(through Wₓₕ, Wₕy); the same-step road",
     INPUT: "input: xₜ → first layer",
     CELL: "cell state: cₜ₋₁ → cₜ, the additive carousel of the LSTM",
     CARRY: "carry: hₜ₋₁ → hₜ with no weight on the way (the GRU's z·hₜ₋₁), "
