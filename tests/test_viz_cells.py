@@ -267,3 +267,10 @@ def test_dpi_scales_the_png(tmp_path):
     assert pic.pipe("png", dpi=192)[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="dpi"):
         pic.render(tmp_path / "c.png", dpi=0)
+
+
+def test_edge_number_keeps_the_sign_of_a_scalar_gradient():
+    from microgradrnn.viz import dot
+
+    assert dot.edge_number(-4.0) == "-4" and dot.edge_number(np.array([-0.25])) == "-0.25"
+    assert dot.edge_number(np.array([3.0, -4.0])) == "5" and dot.edge_number(None) == ""
