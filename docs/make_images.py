@@ -89,9 +89,12 @@ def main() -> None:
     L = layer_model("rnn", layers=2, steps=4, hidden=2)
     viz.draw_ops(L, title="2-layer tanh RNN (nn.RNN), T = 4: every op").render(
         OUT / "rnn-ops.png")
-    L = layer_model("lstm", layers=1, steps=6)
-    viz.draw_cells(L, title="LSTM (nn.LSTM) unrolled over T = 6: the cell-state path").render(
-        OUT / "lstm-cells.png")
+    L = layer_model("lstm", layers=1, steps=5)
+    viz.draw_cells(L, title="LSTM (nn.LSTM) unrolled over T = 5: hₜ₋₁ reaches cₜ (gates i, f, "
+                   "g) and hₜ (gate o)").render(OUT / "lstm-cells.png")
+    L = layer_model("gru", layers=1, steps=4)
+    viz.draw_cells(L, title="GRU (nn.GRU), T = 4: the carry z·hₜ₋₁ beside the road through "
+                   "Wₕₕ").render(OUT / "gru-cells.png")
     L = layer_model("rnn", layers=2, steps=40, hidden=4, inputs=1, seed=1)
     viz.draw_cells(L, loss_at=40, title="40-step tanh RNN: the gradient of L₄₀ alone"
                    ).render(OUT / "rnn40-folded.png")

@@ -25,7 +25,8 @@ def test_render_svg_in_process(tmp_path, capsys):
     doc = xml.dom.minidom.parse(str(out))  # well-formed SVG
     assert doc.documentElement.tagName == "svg"
     text = out.read_text()
-    assert "c₂⁽²⁾" in text and "Wₕᵧ" in text
+    # W_hy is Wₕy: unicode has no subscript y (ᵧ is a Greek gamma)
+    assert "c₂⁽²⁾" in text and "Wₕy" in text and "ᵧ" not in text
     assert "wrote the cells view" in capsys.readouterr().out
     # a file render wrote may be written again without --force
     assert main(["render", "--steps", "2", "-o", str(out)]) == 0

@@ -14,6 +14,8 @@ from unroll import unroll
 from microgradrnn import Tensor, Value, tags
 from microgradrnn.viz import dot, draw_cells, draw_ops, engines, style
 from microgradrnn.viz.graph import contract, get_flow, norm, walk
+from microgradrnn.viz.names import HEAD_WEIGHT
+from microgradrnn.viz.shares import printed_sum
 
 needs_engine = pytest.mark.skipif(
     not (engines.find_pure() or engines.find_dot()), reason="no graphviz engine")
@@ -35,7 +37,7 @@ def test_cells_structure_rnn():
         assert style.COLOR[cls] in src
     assert style.COLOR[style.CELL] not in src
     assert "h₃⁽²⁾" in src and "x₄" in src and "L₂" in src
-    assert "Wₕₕ⁽¹⁾" in src and "Wₕᵧ" in src and "rankdir=BT" in src
+    assert "Wₕₕ⁽¹⁾" in src and HEAD_WEIGHT in src and "rankdir=BT" in src
     assert "ordering=out" in src and "{rank=same;" in src
     # one rank=same group per row: x, h^(1), h^(2), y, L (t = 0 states share their rows)
     ranks = re.findall(r"\{rank=same; ([^}]*)\}", src)
@@ -75,17 +77,24 @@ def test_contracted_flows_sum_to_node_grads(cell):
         np.testing.assert_allclose(sum(outs), node.grad, rtol=1e-10, atol=1e-12)
 
 
-def test_edge_labels_equal_recorded_flow():
+def test_edge_labels_are_the_roads_shares_and_the_node_shows_their_sum():
+    # rewritten: the edge h_2 -> h_3 used to show the norm of its flow; it now shows its
+    # road's additive share of dL/dh_2, and h_2 shows the addition of its two roads
     L, _ = unroll("rnn", layers=1, steps=3)
     g = walk(L)
-    # h_2 -> h_3: the engine's contribution along the edge into the linear of step 3
     h2 = next(n for n in g.nodes if n.tags.get("role") == "h" and n.tags.get("t") == 2)
     lin = next(n for n in g.nodes if n.op == "linear" and n.parents[0] is h2
                and n.parents[1].label == "weight_hh_l0")
-    expected = dot.num(norm(lin.flow[0]))
+    total = np.asarray(h2.grad).ravel()
+    size = np.linalg.norm(total)
+    temporal = float(np.asarray(lin.flow[0]).ravel() @ total) / size
+    same_step = size - temporal  # the only other road: h_2 -> y_2
+    parts, printed, _ = printed_sum([same_step, temporal])
     src = draw_cells(L).source
-    assert f"Wₕₕ⁽¹⁾  {expected}" in src
-    assert f"‖grad‖ {dot.num(norm(h2.grad))}" in src
+    # a part too small for the sum's two digits shows as 0.0 there, as itself on its edge
+    shown = parts[1] if parts[1].strip("−0.") else dot.num(temporal).replace("-", "−")
+    assert f"Wₕₕ⁽¹⁾  <b>{shown}</b>" in src
+    assert f"‖grad‖ {printed} = " in src and printed == dot.num(size)
 
 
 def test_loss_at_and_freed_graph_error():
@@ -129,8 +138,9 @@ def test_bidirectional_and_custom():
     assert src.count("reverse start") == 1
     # its edge into h_3' is temporal and flat (drawn h_3' -> h_4' with dir=back)
     temporal = style.COLOR[style.TEMPORAL]
-    assert re.search(r'-> n\d+ \[color="' + temporal + r'".*dir="back", tailport="e", '
-                     r'headport="w"', src)
+    # (a GRU's temporal road leaves from the corners: the carry beside it is straight)
+    assert re.search(r'-> n\d+ \[color="' + temporal + r'".*dir="back", tailport="s?e", '
+                     r'headport="s?w"', src)
     assert "other dependencies" not in src
     L, _ = unroll("custom", layers=1, steps=3)
     assert "h₃" in draw_cells(L).source
@@ -228,10 +238,11 @@ def test_head_weight_named_by_role_y(cell):
     # nn.Linear's parameter is labelled plain "weight", and its input is a slice of the
     # stacked output made inside the y scope: still W_hy, in the header and on h -> y
     src = draw_cells(_real(cell, layers=2)).source
-    assert "Wₕᵧ" in src and not re.search(r"\bweight\b(?!s)", src)
-    assert len(re.findall(r"Wₕᵧ  \d", src)) == 3  # on each h_t -> y_t edge, with its flow
+    assert HEAD_WEIGHT in src and not re.search(r"\bweight\b(?!s)", src)
+    # on each h_t -> y_t edge, with its flow
+    assert len(re.findall(re.escape(HEAD_WEIGHT) + r"  <b>\d", src)) == 3
     assert "gate₁" not in src  # the cells' internal role="gate" ops are contracted away
-    assert "Wₕᵧ" in draw_ops(_real(cell, steps=2)).source
+    assert HEAD_WEIGHT in draw_ops(_real(cell, steps=2)).source
 
 
 def _ranks(src):

@@ -88,6 +88,8 @@ def _add_render(commands: argparse._SubParsersAction) -> None:
                    "for the LSTM) instead of every op; the same numbers")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the picture to write (.svg, .png, .dot, or .pdf with system dot)")
+    p.add_argument("--dpi", type=_positive_int, metavar="N",
+                   help="resolution of a .png (default 96; 300 for print)")
     p.add_argument("--force", action="store_true",
                    help="overwrite FILE even if microgradrnn did not write it")
     p.set_defaults(run=_run_render, parser=p)
@@ -112,7 +114,7 @@ def _run_render(args: argparse.Namespace) -> int:
     return render.main(args.output, args.force, cell=args.cell, layers=args.layers,
                        steps=args.steps, view=args.view, loss_at=args.loss_at,
                        seed=args.seed, bidirectional=args.bidirectional, hidden=args.hidden,
-                       fused=args.fused)
+                       fused=args.fused, dpi=args.dpi)
 
 
 def _positive_int(text: str) -> int:

@@ -47,15 +47,16 @@ def draw(cell: str = "rnn", layers: int = 1, steps: int = 4, view: str = "cells"
     return viz.draw_cells(loss, loss_at=loss_at, title=title)
 
 
-def main(out: str, force: bool, **options) -> int:
-    """Draw and write ``out``; report what was written. Returns the exit code."""
+def main(out: str, force: bool, dpi: int | None = None, **options) -> int:
+    """Draw and write ``out`` (a png at ``dpi``); report what was written. Returns the
+    exit code."""
     from ..viz import EngineError
 
     path = Path(out)
     fmt = format_of(path)
     try:
         check_targets([path], force, who="render", elsewhere="choose another -o FILE")
-        data = draw(**options).pipe(fmt)
+        data = draw(**options).pipe(fmt, dpi=dpi)
     except (FileExistsError, EngineError) as e:
         print(str(e).splitlines()[0], file=sys.stderr)
         return 1

@@ -10,8 +10,10 @@ from ..engine import Tensor
 from . import dot, layout, style
 from .graph import (
     NON_STATE_ROLES,
+    CEdge,
     Cells,
     Slot,
+    check_root,
     contract,
     get_flow,
     head_params,
@@ -21,15 +23,21 @@ from .graph import (
 )
 from .names import state_name, weight_name
 from .picture import Picture, make
+from .shares import printed_sum
 
 # statements that open every cells view: time runs left to right, depth bottom to top
 _GRAPH_ATTRS = (
-    "rankdir=BT", "newrank=true", "compound=true", "nodesep=0.5", "ranksep=0.45",
-    *layout.font_defaults("fontsize=13, penwidth=1.2"),
+    "rankdir=BT", "newrank=true", "compound=true", "nodesep=1.0", "ranksep=0.5",
+    *layout.font_defaults("fontsize=15, penwidth=1.2"),
+    "edge [fontsize=11]",
 )
 
-# where a flat edge's label goes: below its right end
-_FLAT_LABEL = {"labelangle": -18, "labeldistance": 4.5, "labelfontsize": 9}
+# where a flat edge's number goes: below the line, near the node it leaves (forward)
+_FLAT_LABEL = {"labelangle": -9, "labeldistance": 8}
+
+# the order of the terms where roads meet: the same-step road first, then the next step's
+_TERM_ORDER = {cls: k for k, cls in enumerate(
+    (style.SPATIAL, style.INPUT, style.TEMPORAL, style.CARRY, style.CELL, style.OTHER))}
 
 
 def _row_order(s: Slot) -> tuple:
@@ -60,7 +68,10 @@ def _is_bwd(row: tuple) -> bool:
     return _in_layer(row) and row[2] == 2
 
 
-def _edge_class(a: Slot, b: Slot) -> str:
+def _edge_class(a: Slot, b: Slot, bare: bool = False) -> str:
+    """The road an edge a -> b lies on. A road from one step to the next in one layer
+    is temporal, or, for a state other than h (the LSTM's c), the cell state; a road
+    h_{t-1} -> h_t with no weight on it (the GRU's z * h_{t-1}) is the carry."""
     if a.role == "x":
         return style.INPUT
     states = a.role not in NON_STATE_ROLES + ("root",) and b.role not in NON_STATE_ROLES + (
@@ -68,7 +79,9 @@ def _edge_class(a: Slot, b: Slot) -> str:
     if a.t is not None and b.t is not None and a.t != b.t:
         if states and a.layer == b.layer and a.direction == b.direction \
                 and abs(a.t - b.t) == 1:
-            return style.CELL if (a.role == b.role and a.role != "h") else style.TEMPORAL
+            if a.role == b.role and a.role != "h":
+                return style.CELL
+            return style.CARRY if bare and a.role == b.role else style.TEMPORAL
         return style.OTHER
     return style.SPATIAL
 
@@ -96,16 +109,20 @@ def draw_cells(
     window: (a, b) draws steps a..b in full and folds the rest. title: the heading.
     Returns a ``Picture`` (a graphviz.Digraph): ``.source``, ``.render(path)``.
     """
+    check_root(root, "draw_cells")
     layout.check_arrows(arrows, "draw_cells")
     graph = walk(root)
     fl = get_flow(graph, flow, loss_at)
     cells = contract(graph, fl)
-    return _build(cells, fl, arrows, fold, keep, fold_above, window, title, loss_at)
+    whose = (f"L{dot.sub(loss_at)} only" if loss_at is not None else
+             "the flow passed in (flow=)" if flow is not None else
+             f"the root {dot.html(root.label or 'L', 24)}")
+    return _build(cells, fl, arrows, fold, keep, fold_above, window, title, whose)
 
 
 def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
            fold_above: int, window: tuple[int, int] | None, title: str | None,
-           loss_at: int | None) -> Picture:
+           whose: str) -> Picture:
     """The DOT of the cells view: one cluster per column (time), one rank per row
     (depth), and invisible points and edges that hold that grid in place."""
     nodes = cells.graph.nodes
@@ -113,19 +130,57 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
     heads = head_params(cells.graph)
     grid = _grid(cells.slots, fold, keep, fold_above, window)
     drawn, folded = _drawn_nodes(grid)
-    edges = _merged_edges(cells, grid.slots, drawn)
-    node_lines, placed, outside = _place_nodes(grid, drawn, folded, nodes, fl, layers)
+    classes = [_edge_class(grid.slots[e.src], grid.slots[e.dst], e.bare) for e in cells.edges]
+    numbers, sums = _road_numbers(cells.edges, classes)
+    edges = _merged_edges(cells, classes, numbers, drawn)
+    node_lines, placed, outside = _place_nodes(grid, drawn, folded, nodes, fl, layers, sums)
     columns = [_column(grid, c, placed[c], node_lines) for c in range(len(grid.cols))]
+    scale = style.PenScale(f for d in edges.values() for f in d.flows)
 
     lines = list(_GRAPH_ATTRS)
-    lines += _header(cells, fl, edges, heads, title, grid.steps, layers, arrows, loss_at)
+    lines += _header(cells, fl, edges, heads, title, grid.steps, layers, arrows, whose,
+                     scale, bool(sums))
     lines += [line for col in columns for line in col.lines]
     lines += [node_lines[nid] for nid in outside]
     lines += _same_rank(grid.rows, placed, [p for col in columns for p in col.points])
     lines += layout.column_order([col.anchor for col in columns])
     lines += [chain for col in columns for chain in col.chains]
-    lines += _edge_lines(edges, nodes, heads, arrows, placed)
+    lines += _edge_lines(edges, nodes, heads, arrows, placed, scale)
     return make("cells", lines)
+
+
+def _road_numbers(edges: list[CEdge], classes: list[str]
+                  ) -> tuple[dict[int, str], dict[int, str]]:
+    """The numbers the roads show. Per contracted edge (by index): its share of its
+    source node's gradient. Per slot where several roads meet: the addition its node
+    shows, "‖grad‖ 0.29 = 0.17 + 0.12", each part in its road's colour, printed so that
+    the parts add up to the sum (``shares.printed_sum``); the edges show those parts.
+    A part too small for the sum's two digits shows as 0.00 in the sum and as itself
+    (5.2e-04) on its edge."""
+    roads: dict[int, list[int]] = {}
+    for n, e in enumerate(edges):
+        if e.share is not None:
+            roads.setdefault(e.src, []).append(n)
+    numbers: dict[int, str] = {}
+    sums: dict[int, str] = {}
+    for src, ns in roads.items():
+        if len(ns) == 1:
+            numbers[ns[0]] = _signed(edges[ns[0]].share)
+            continue
+        ns.sort(key=lambda n: (_TERM_ORDER.get(classes[n], 9), n))
+        parts, total, exponent = printed_sum([edges[n].share for n in ns])  # type: ignore
+        terms = []
+        for n, part in zip(ns, parts, strict=True):
+            share = edges[n].share
+            small = exponent != 0 or (not part.strip("−0.") and share != 0)
+            numbers[n] = _signed(share) if small else part
+            sign, digits = ("−", part[1:]) if part.startswith("−") else ("+", part)
+            text = f'<font color="{style.TEXT[classes[n]]}">{digits}</font>'
+            terms.append(text if not terms and sign == "+" else
+                         f"{sign}{text}" if not terms else f" {sign} {text}")
+        scale = f" (×10{dot.sup(exponent)})" if exponent else ""
+        sums[src] = f"‖grad‖ {total}{scale} = " + "".join(terms)
+    return numbers, sums
 
 
 @dataclass
@@ -183,32 +238,45 @@ def _drawn_nodes(grid: _Grid) -> tuple[list[str], dict[str, list[int]]]:
     return drawn, folded
 
 
-def _merged_edges(cells: Cells, slots: list[Slot], drawn: list[str]
-                  ) -> dict[tuple[str, str], layout.Drawn]:
-    """Decides the drawn edges: the contracted edges between the same two drawn nodes
-    become one (folding gives many such); those ``layout.draws_edge`` drops are not
-    drawn. Weights are named on the edge, biases are not (as in the header)."""
+def _signed(x: float | None) -> str:
+    """A share as an edge shows it: two digits, a true minus sign."""
+    return dot.num(x).replace("-", "−", 1) if x is not None and x < 0 else dot.num(x)
+
+
+def _merged_edges(cells: Cells, classes: list[str], numbers: dict[int, str],
+                  drawn: list[str]) -> dict[tuple[str, str, str], layout.Drawn]:
+    """Decides the drawn edges: the contracted edges of one class between the same two
+    drawn nodes become one (folding gives many such; a carry and a temporal road between
+    two nodes stay two); those ``layout.draws_edge`` drops are not drawn. Weights are
+    named on the edge, biases are not (as in the header). ``numbers`` per contracted
+    edge: what a drawn edge of one contracted edge shows (``Drawn.text``)."""
     nodes = cells.graph.nodes
-    edges: dict[tuple[str, str], layout.Drawn] = {}
-    for e in cells.edges:
+    edges: dict[tuple[str, str, str], layout.Drawn] = {}
+    texts: dict[tuple[str, str, str], list[str]] = {}
+    for n, e in enumerate(cells.edges):
         a, b = drawn[e.src], drawn[e.dst]
         if not layout.draws_edge(a, b):
             continue
-        d = edges.get((a, b))
+        key = (a, b, classes[n])
+        d = edges.get(key)
         if d is None:
-            d = edges[(a, b)] = layout.Drawn(a, b, _edge_class(slots[e.src], slots[e.dst]))
+            d = edges[key] = layout.Drawn(a, b, classes[n])
         d.flows.append(norm(e.flow))
+        texts.setdefault(key, []).append(numbers.get(n, ""))
         for w in sorted(e.weights):
             if w not in d.weights and not is_bias(nodes[w]):
                 d.weights.append(w)
+    for key, d in edges.items():
+        d.number = texts[key][0] if d.single else ""
     return edges
 
 
 def _place_nodes(grid: _Grid, drawn: list[str], folded: dict[str, list[int]],
-                 nodes: list[Tensor], fl: Any, layers: int
+                 nodes: list[Tensor], fl: Any, layers: int, sums: dict[int, str]
                  ) -> tuple[dict[str, str], list[list[tuple[tuple, str]]], list[str]]:
-    """Decides each drawn node's look and place. Returns its DOT statement, the
-    (row, node) pairs in each column, and the nodes outside every column (the total L)."""
+    """Decides each drawn node's look and place (``sums``: the addition a node where
+    roads meet shows). Returns its DOT statement, the (row, node) pairs in each column,
+    and the nodes outside every column (the total L)."""
     node_lines: dict[str, str] = {}
     placed: list[list[tuple[tuple, str]]] = [[] for _ in grid.cols]
     outside: list[str] = []
@@ -219,7 +287,7 @@ def _place_nodes(grid: _Grid, drawn: list[str], folded: dict[str, list[int]],
         if nid in folded:
             attrs = _fold_attrs([grid.slots[m] for m in folded[nid]], layers)
         else:
-            attrs = _node_attrs(s, nodes[s.rep], fl, layers, k in grid.starts)
+            attrs = _node_attrs(s, nodes[s.rep], fl, layers, k in grid.starts, sums.get(k))
         node_lines[nid] = dot.node(nid, attrs)
         c = grid.column(s)
         if c is None:
@@ -245,14 +313,20 @@ class _Column:
 def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
             node_lines: dict[str, str]) -> _Column:
     """Decides how column c stands: its nodes bottom to top in one cluster, chained by
-    invisible edges so that dot keeps them in one vertical line, from an anchor on the
-    bottom row. The column order ties to the anchors, so every column needs one there:
-    an invisible point when the column has no node on that row."""
+    invisible edges so that dot stacks them, from an anchor on the bottom row. The
+    column order ties to the anchors, so every column needs one there: an invisible
+    point when the column has no node on that row. In a bidirectional layer each
+    direction's row is a rank of its own and its nodes a group of their own (dot keeps
+    a group in one vertical line): the forward chain x -> h^(1) -> h^(2) -> y runs
+    straight, the backward direction's nodes beside it, and every row is one flat line
+    with nothing between one step's node and the next."""
     kind, a, b = grid.cols[c]
     placed = sorted(placed)
     lines = layout.open_cluster(f"cluster_{c}", kind, a, b)
+    # the backward direction's nodes first: dot then puts them right of the forward line
+    emit = sorted(placed, key=lambda p: not _is_bwd(p[0]))
     lines += ["\t" + node_lines[nid] + f" [group={_group(c, _is_bwd(r))}]"
-              for r, nid in placed]
+              for r, nid in emit]
     stack = [nid for _, nid in placed]
     points: list[tuple[tuple, str]] = []
     if placed and placed[0][0] == grid.rows[0]:
@@ -262,42 +336,9 @@ def _column(grid: _Grid, c: int, placed: list[tuple[tuple, str]],
         lines.append("\t" + layout.point(anchor))
         points.append((grid.rows[0], anchor))
         stack.insert(0, anchor)
-    if any(_is_bwd(r) for r, _ in placed) and any(
-            _in_layer(r) and not _is_bwd(r) for r, _ in placed):
-        two_lines, two_points, chains = _two_lines(grid, c, placed)
-        lines += two_lines
-        points += two_points
-    else:
-        chains = layout.invisible_chain(stack)
+    chains = layout.invisible_chain(stack)
     lines.append("}")
     return _Column(lines, anchor, points, chains)
-
-
-def _two_lines(grid: _Grid, c: int, placed: list[tuple[tuple, str]]
-               ) -> tuple[list[str], list[tuple[tuple, str]], list[str]]:
-    """Decides how a column with both directions of a bidirectional layer stands: as two
-    vertical lines. The forward chain x -> h^(1) -> h^(2) -> y -> L on the left runs
-    straight past the backward direction's nodes on the right. An invisible point holds
-    each layer row's place in the other line, tied to its row's node so the backward
-    line stays on the right. Returns the points' statements, the points with their rows,
-    and the invisible edges."""
-    lines: list[str] = []
-    points: list[tuple[tuple, str]] = []
-    chains: list[str] = []
-    stacks: dict[bool, list[str]] = {False: [], True: []}  # is_bwd -> its line, bottom first
-    for r, nid in placed:
-        bwd = _is_bwd(r)
-        stacks[bwd].append(nid)
-        if _in_layer(r):
-            ph = f"p{c}_{grid.row_ix[r]}"
-            lines.append("\t" + layout.point(ph, f"group={_group(c, not bwd)}"))
-            points.append((r, ph))
-            stacks[not bwd].append(ph)
-            left, right = (ph, nid) if bwd else (nid, ph)
-            chains.append(layout.invisible_edge(left, right))
-    for stack in stacks.values():
-        chains += layout.invisible_chain(stack)
-    return lines, points, chains
 
 
 def _group(c: int, bwd: bool) -> str:
@@ -316,20 +357,27 @@ def _same_rank(rows: list[tuple], placed: list[list[tuple[tuple, str]]],
     return [dot.same_rank(by_row[r]) for r in rows if len(by_row.get(r, [])) > 1]
 
 
-def _edge_lines(edges: dict[tuple[str, str], layout.Drawn], nodes: list[Tensor],
-                heads: set[int], arrows: str, placed: list[list[tuple[tuple, str]]]
-                ) -> list[str]:
-    """The drawn edges' statements: widths against the largest flow drawn; an edge's
+def _edge_lines(edges: dict[tuple[str, str, str], layout.Drawn], nodes: list[Tensor],
+                heads: set[int], arrows: str, placed: list[list[tuple[tuple, str]]],
+                scale: style.PenScale) -> list[str]:
+    """The drawn edges' statements: widths on the picture's scale of flows; an edge's
     column and row ends decide which way it points and whether it lies flat."""
-    largest = layout.largest_flow(edges.values())
     col_of = {nid: c for c, col in enumerate(placed) for _, nid in col}
     row_of = {nid: r for col in placed for r, nid in col}
-    return [_edge_line(d, nodes, heads, largest, arrows, col_of, row_of)
-            for d in edges.values()]
+    # a temporal road beside a carry between the same two nodes (the GRU) leaves from the
+    # corners, so that it stays straight and the carry bends below it
+    beside = {(a, b) for a, b, cls in edges if cls == style.CARRY}
+    return [_edge_line(d, nodes, heads, scale, arrows, col_of, row_of,
+                       ("se", "sw") if (k[0], k[1]) in beside and k[2] == style.TEMPORAL
+                       else ("e", "w"))
+            for k, d in edges.items()]
 
 
 def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | None,
-            steps: list[int], layers: int, arrows: str, loss_at: int | None) -> list[str]:
+            steps: list[int], layers: int, arrows: str, whose: str,
+            scale: style.PenScale, meet: bool) -> list[str]:
+    """The heading: title, legend (a row per road drawn, the width key, how the numbers
+    read), the shared weights, and notes."""
     nodes = cells.graph.nodes
     if title is None:
         T = steps[-1] if steps else 0
@@ -340,6 +388,14 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
     if any(d.cls == style.INPUT and not any(d.flows) for d in edges.values()):
         legend[style.INPUT] += " (no gradient needed)"
     rows += layout.legend_rows(edges.values(), legend)
+    rows += layout.width_key_row(scale, "edge width ~ log ‖gradient that came back along "
+                                 "it‖:")
+    if meet:
+        rows.append(layout.note_row(
+            "numbers: a node shows ‖∂L/∂node‖; an edge shows its road's share of the "
+            "gradient of the node it leaves (gᵢ·g/‖g‖, negative when the road pulls "
+            "against the rest); where roads meet the shares add up to the node's number, "
+            "as the node shows: ‖grad‖ 0.29 = 0.17 + 0.12", 130))
     ws = [w for w in cells.params if not is_bias(nodes[w])]
     rows += layout.weights_rows("shared weights, ‖grad‖ summed over all uses", ws, nodes,
                                 heads, fl)
@@ -348,21 +404,29 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
         notes.append("arrows point the way gradients flow (backward)")
     else:
         notes.append("arrows point forward (computation); gradients flow against them")
-    if any(f for d in edges.values() for f in d.flows):
-        notes.append("edge width ~ log ‖gradient flowing back along the edge‖, "
-                     "number = that norm")
-    notes.append(f"gradients of L{dot.sub(loss_at)} only" if loss_at is not None
-                 else "gradients of the root L")
+    notes.append(f"gradients of {whose}")
     more = []
+    if not steps:
+        more.append("no node has a step tag (t=1, 2, …), so the graph is drawn as one box per "
+                    "role; tag each step's ops with tags(t=t, layer=l) to unroll it in time")
     if cells.shared_hops:
         more.append("where one path feeds several nodes of a step (gates → c and h; a layer's "
                     "input → both directions above), its gradient is drawn on one edge: to "
                     "the same row (hₜ₋₁ → hₜ), else to the lowest (xₜ → cₜ); unnumbered edges "
-                    "share a numbered one's gradient")
+                    "share a numbered one's gradient (backward ran without "
+                    "retain_graph=True, so it cannot be split per road)")
+    if _has_constant_start(cells) and any(f for d in edges.values() for f in d.flows):
+        more.append("the initial states (t = 0) are constants that need no gradient, so "
+                    "their edges carry no number")
     if any(s.direction == "bwd" for s in cells.slots):
         more.append("′ marks the backward direction")
     rows += [layout.note_row(text) for text in ["; ".join(notes)] + more]
     return layout.heading(rows)
+
+
+def _has_constant_start(cells: Cells) -> bool:
+    """Some initial state (t = 0) needs no gradient: its edges have no number."""
+    return any(s.t == 0 and not cells.graph.nodes[s.rep].requires_grad for s in cells.slots)
 
 
 def _fill_key(s: Slot, init: bool) -> str:
@@ -373,7 +437,8 @@ def _fill_key(s: Slot, init: bool) -> str:
     return "state"
 
 
-def _node_attrs(s: Slot, node: Tensor, fl: Any, layers: int, init: bool) -> dict:
+def _node_attrs(s: Slot, node: Tensor, fl: Any, layers: int, init: bool,
+                addition: str | None = None) -> dict:
     fill, pen = style.FILL[_fill_key(s, init)]
     if s.role == "root":
         name = dot.html(node.label or "L", 24)
@@ -382,8 +447,10 @@ def _node_attrs(s: Slot, node: Tensor, fl: Any, layers: int, init: bool) -> dict
         body = state_name(s.role, s.t, s.layer, s.direction, layers)
         body = body if init or s.role == "x" else f"<b>{body}</b>"
     g = norm(fl.grad(node))
-    if g is not None and s.role not in ("root", "loss"):
-        body += f'<br/><font point-size="9" color="#444444">‖grad‖ {dot.num(g)}</font>'
+    if addition is not None:
+        body += f'<br/><font point-size="11" color="#333333">{addition}</font>'
+    elif g is not None and s.role not in ("root", "loss"):
+        body += f'<br/><font point-size="11" color="#333333">‖grad‖ {dot.num(g)}</font>'
     shape = "ellipse" if s.role == "x" or init else "box"
     a = {"label": dot.label(body), "shape": shape, "style": "rounded,filled" if
          shape == "box" else "filled", "fillcolor": fill, "color": pen,
@@ -407,11 +474,13 @@ def _fold_attrs(members: list[Slot], layers: int) -> dict:
             "color": "#999999", "fontcolor": "#555555"}
 
 
-def _edge_line(d: layout.Drawn, nodes: list, heads: set[int], largest: float, arrows: str,
-               col_of: dict[str, int], row_of: dict[str, tuple]) -> str:
+def _edge_line(d: layout.Drawn, nodes: list, heads: set[int], scale: style.PenScale,
+               arrows: str, col_of: dict[str, int], row_of: dict[str, tuple],
+               ports: tuple[str, str]) -> str:
     """An edge's statement, labelled with the weights it goes through and, for one edge
-    of the graph, its flow."""
+    of the graph, its road's share, beside the line on a halo."""
     text = " ".join(weight_name(nodes[w].label, w in heads) for w in d.weights)
-    if d.single and d.flow is not None:
-        text += ("  " if text else "") + dot.num(d.flow)
-    return layout.edge_line(d, largest, arrows, col_of, row_of, text, _FLAT_LABEL)
+    if d.number:
+        text += ("  " if text else "") + f"<b>{d.number}</b>"
+    return layout.edge_line(d, 0.0, arrows, col_of, row_of, text, _FLAT_LABEL, scale=scale,
+                            place="beside", ports=ports)

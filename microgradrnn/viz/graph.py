@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Flow, Tensor, gradient_flow
+from .shares import additive_shares
 
 NON_STATE_ROLES = ("x", "input", "y", "loss", "output")
 INNER_ROLES = ("gate",)  # ops inside a cell (the nn cells tag their gates): not key nodes
@@ -30,6 +31,24 @@ class Graph:
     nodes: list[Tensor]
     index: dict[Tensor, int]
     children: list[list[tuple[int, int]]]
+
+
+def check_root(root: Any, who: str) -> None:
+    """Refuse a root that is not a node of the engine's graph (a float, None, an array)
+    with a TypeError naming the caller ``who``, rather than failing deep inside."""
+    if not isinstance(root, Tensor):
+        raise TypeError(
+            f"{who}: root must be a Tensor or Value (the loss to draw the graph under), "
+            f"got {type(root).__name__}: {root!r:.60}"
+        )
+
+
+def as_int(tag: Any) -> int | None:
+    """A step or layer tag as an int: Python and numpy integers (``np.arange`` gives the
+    latter) both count; anything else (None, a string, a bool) is no step."""
+    if isinstance(tag, (bool, np.bool_)) or not isinstance(tag, (int, np.integer)):
+        return None
+    return int(tag)
 
 
 def walk(root: Tensor) -> Graph:
@@ -145,11 +164,11 @@ def find_loss(graph: Graph, t: int) -> Tensor:
     """The last node tagged role="loss" at step t (the per-step loss L_t)."""
     found = None
     for node in graph.nodes:
-        if node.tags.get("role") == "loss" and node.tags.get("t") == t:
+        if node.tags.get("role") == "loss" and as_int(node.tags.get("t")) == t:
             found = node
     if found is None:
-        steps = sorted({n.tags["t"] for n in graph.nodes
-                        if n.tags.get("role") == "loss" and isinstance(n.tags.get("t"), int)})
+        steps = sorted({as_int(n.tags["t"]) for n in graph.nodes
+                        if n.tags.get("role") == "loss" and as_int(n.tags.get("t")) is not None})
         raise ValueError(
             f"draw: no node tagged role='loss', t={t} (loss steps in this graph: "
             f"{steps or 'none'}); tag each step's loss with tags(t=t, role='loss')"
@@ -175,13 +194,20 @@ class Slot:
 
 @dataclass
 class CEdge:
-    """A contracted edge src -> dst; ``flow`` is the summed gradient that went back
-    along the first hops from src towards dst (None when none was recorded)."""
+    """A contracted edge src -> dst: one road from key node src to key node dst.
+
+    ``flow`` is the gradient that came back along this road into src (an array of src's
+    shape; None when none was recorded); ``share`` its additive share of src's gradient
+    (``shares.additive_shares`` over all roads out of src). ``bare``: no weight lies on
+    the road (a carry such as the GRU's z * h_{t-1}, or c_{t-1} -> c_t); a road with a
+    weight and a bare one between the same two nodes are two edges."""
 
     src: int
     dst: int
     flow: Any = None
     weights: set[int] = field(default_factory=set)  # parameter node indices
+    bare: bool = False
+    share: float | None = None
 
 
 @dataclass
@@ -191,7 +217,8 @@ class Cells:
     slot_of: list[int]  # per node: slot index, or -1 for a non-key node
     edges: list[CEdge]
     params: list[int]  # parameter nodes in walk order
-    shared_hops: bool  # some hop fed several key nodes (e.g. gates -> c_t and h_t)
+    shared_hops: bool  # a hop fed several key nodes and its gradient could not be split
+    split: bool = False  # such hops' gradients were split per road (``road_flows``)
 
 
 def _slot_key(node: Tensor, is_root: bool) -> tuple | None:
@@ -201,27 +228,37 @@ def _slot_key(node: Tensor, is_root: bool) -> tuple | None:
     # top layer) are pass-through: h^(l-1) and h^(l-1)' feed h^(l) directly
     if role is None or role in ("output", "input") or role in INNER_ROLES:
         return ("root", None, None, None) if is_root else None
-    t, layer = tags.get("t"), tags.get("layer")
+    t, layer = as_int(tags.get("t")), as_int(tags.get("layer"))
     if role in ("x", "y", "loss"):  # one x_t, y_t, L_t per step, whichever direction
-        return (str(role), t if isinstance(t, int) else None, None, None)
-    return (str(role), t if isinstance(t, int) else None,
-            layer if isinstance(layer, int) else None, tags.get("direction"))
+        return (str(role), t, None, None)
+    return (str(role), t, layer, tags.get("direction"))
 
 
 def contract(graph: Graph, flow: Any) -> Cells:
-    """Contract the graph onto key nodes: an edge p -> c for every path from p to c
-    through non-key nodes only. The flow of each first hop out of p is given to one
-    contracted edge: to the only key node the hop leads to, or, when it leads to
-    several (LSTM gates feed c_t and h_t), to the one ``_pick`` chooses; so the flows
-    leaving p still sum to dL/dp. A layer's input (role "input") feeding both directions
-    above gets an edge to each, the flow on the picked one."""
+    """Contract the graph onto key nodes: an edge p -> c for every road from p to c
+    through non-key nodes only, carrying the gradient that came back along it.
+
+    A first hop out of p that leads to one key node gives it its flow. One that leads to
+    several (the LSTM's gates feed c_t and h_t; a layer's input feeds both directions
+    above) has its flow split per road: ``road_flows`` runs one backward pass per kind of
+    key node reached, in which only that kind sends gradient on, so each road gets
+    exactly its part and the parts sum to the hop's flow. When the graph's saved arrays
+    were freed that cannot run: the whole flow goes to the key node ``_pick`` chooses
+    and ``Cells.shared_hops`` says so. Each edge's ``share`` is its additive share of
+    p's gradient."""
     slots, slot_of = _key_slots(graph)
     params = [k for k, node in enumerate(graph.nodes) if slot_of[k] < 0 and is_param(node)]
     inside = _weights_inside(graph, slot_of, set(params))
-    reach = _reach(graph, slot_of, set(params), inside)
-    edges, shared = _contracted_edges(graph, flow, slots, slot_of, inside, reach)
-    order = sorted(edges.values(), key=lambda e: (slots[e.src].rep, slots[e.dst].rep))
-    return Cells(graph, slots, slot_of, order, params, shared)
+    reach = _reach(graph, slot_of, set(params))
+    hops = _hops(graph, flow, slots, slot_of, reach)
+    kinds = {_road_kind(slots[u]) for hop in hops if hop.splits for u in hop.targets}
+    parts = road_flows(graph, flow, slots, slot_of, kinds) if kinds else {}
+    edges = _contracted_edges(graph, slots, hops, inside, parts)
+    order = sorted(edges.values(),
+                   key=lambda e: (slots[e.src].rep, slots[e.dst].rep, e.bare))
+    _set_shares(order)
+    split = bool(kinds) and parts is not None
+    return Cells(graph, slots, slot_of, order, params, bool(kinds) and not split, split)
 
 
 def _key_slots(graph: Graph) -> tuple[list[Slot], list[int]]:
@@ -263,13 +300,12 @@ def _weights_inside(graph: Graph, slot_of: list[int], params: set[int]) -> dict[
     return inside
 
 
-def _reach(graph: Graph, slot_of: list[int], params: set[int],
-           inside: dict[int, set[int]]) -> list[dict[int, set[int]] | None]:
+def _reach(graph: Graph, slot_of: list[int], params: set[int]
+           ) -> list[dict[int, set[int]] | None]:
     """Per non-key node (None for key nodes and weights): the slots first reached
-    downstream of it and, per slot, the weights an edge into that slot names: those met
-    on the way and those inside the slot. Per slot, because one node can feed several
-    through different weights: a layer's input feeds h^(l) through W_xh^(l) and h^(l)'
-    through W_xh^(l)', and each edge names its own."""
+    downstream of it and, per slot, the weights met on the way there. Per slot, because
+    one node can feed several through different weights: a layer's input feeds h^(l)
+    through W_xh^(l) and h^(l)' through W_xh^(l)', and each edge names its own."""
     reach: list[dict[int, set[int]] | None] = [None] * len(graph.nodes)
     for k in range(len(graph.nodes) - 1, -1, -1):  # children first
         if slot_of[k] >= 0 or k in params:
@@ -278,7 +314,7 @@ def _reach(graph: Graph, slot_of: list[int], params: set[int],
         found: dict[int, set[int]] = {}
         for j, _ in graph.children[k]:
             if slot_of[j] >= 0:
-                found.setdefault(slot_of[j], set()).update(own | inside.get(slot_of[j], set()))
+                found.setdefault(slot_of[j], set()).update(own)
             else:
                 for target, weights in reach[j].items():  # type: ignore[union-attr]
                     found.setdefault(target, set()).update(own | weights)
@@ -286,55 +322,148 @@ def _reach(graph: Graph, slot_of: list[int], params: set[int],
     return reach
 
 
-def _contracted_edges(graph: Graph, flow: Any, slots: list[Slot], slot_of: list[int],
-                      inside: dict[int, set[int]], reach: list[dict[int, set[int]] | None]
-                      ) -> tuple[dict[tuple[int, int], CEdge], bool]:
-    """The contracted edges, keyed (src slot, dst slot), and whether some hop fed several
-    key nodes of one step (the header then explains the edges drawn without a number).
+@dataclass
+class _Hop:
+    """The first hop of the roads out of key node k: its child j uses k as parent i.
+    ``targets``: the key nodes (slots) it leads to, each with the weights on the way;
+    ``splits``: it carries gradient and leads to more than one kind of key node."""
 
-    Every hop out of a key node goes to one slot: the key node it enters, or the one
-    ``_pick`` chooses among those it reaches; the edge to that slot gets the hop's flow.
-    A layer's input reaching both directions above also gets an edge to the others, with
-    their weights but no flow: the gradient cannot be split per edge."""
-    edges: dict[tuple[int, int], CEdge] = {}
-    shared = False
+    src: int  # the slot of k
+    j: int
+    i: int
+    targets: dict[int, set[int]]
+    flow: Any
+    splits: bool
+
+
+def _hops(graph: Graph, flow: Any, slots: list[Slot], slot_of: list[int],
+          reach: list[dict[int, set[int]] | None]) -> list[_Hop]:
+    """Every first hop out of a key node that leads to another key node."""
+    hops = []
     for k, sp in enumerate(slot_of):
         if sp < 0:
             continue
         for j, i in graph.children[k]:
-            targets = reach[j]
             if slot_of[j] >= 0:
-                target, weights = slot_of[j], inside.get(slot_of[j], set())
-            elif targets:
-                target = _pick(slots, sp, targets)
-                weights = targets[target]
-                # other key nodes of the target's step (gates -> c_t and h_t); the stacked
-                # output feeding every y_t is sliced per step, so it does not count
-                siblings = [u for u in targets if u != target and slots[u].t == slots[target].t]
-                if siblings:
-                    shared = True
-                    if graph.nodes[j].tags.get("role") == "input":
-                        for u in siblings:
-                            _edge(edges, sp, u).weights |= targets[u]
+                targets = {slot_of[j]: set()}
             else:
+                targets = dict(reach[j] or {})
+            targets.pop(sp, None)  # inside one drawn node
+            if not targets:
                 continue
-            if target == sp:
-                continue
-            e = _edge(edges, sp, target)
-            e.weights |= weights
             g = flow.edge(graph.nodes[j], i)
-            if g is not None:
-                g = np.asarray(g, dtype=np.float64)
-                e.flow = g if e.flow is None else e.flow + g
-    return edges, shared
+            kinds = {_road_kind(slots[u]) for u in targets}
+            hops.append(_Hop(sp, j, i, targets, g, g is not None and len(kinds) > 1))
+    return hops
 
 
-def _edge(edges: dict[tuple[int, int], CEdge], src: int, dst: int) -> CEdge:
-    """The contracted edge src -> dst, made on first use."""
-    e = edges.get((src, dst))
+def _road_kind(s: Slot) -> tuple:
+    """What a road's far end is, for splitting a hop: its row (role, layer, direction).
+    The steps are not part of it: a hop reaches one step of a row (or, through the
+    stacked output, every y_t, of which only its own step's gets gradient)."""
+    return (s.role, s.layer, s.direction)
+
+
+def road_flows(graph: Graph, flow: Any, slots: list[Slot], slot_of: list[int],
+               kinds: Collection[tuple]) -> dict[tuple, Flow] | None:
+    """Per kind of key node, the flow in which only key nodes of that kind send gradient
+    back (each the gradient ``flow`` gives it), every other key node sends none.
+
+    In it, what reaches key node p along a hop is exactly the part of that hop's flow
+    that came from key nodes of the kind: the backward pass is linear, and the key
+    nodes' gradients are held at their values in ``flow``, so the passes do not mix
+    steps. Summed over all kinds a hop reaches, the parts give the hop's flow. One
+    ``gradient_flow`` per kind, through hooks on the key nodes (removed afterwards).
+    None when the graph can no longer be walked back (its saved arrays were freed)."""
+    root = graph.root
+    if not root.requires_grad:
+        return None
+    key_nodes = [k for k, s in enumerate(slot_of) if s >= 0 and graph.nodes[k].requires_grad]
+    out: dict[tuple, Flow] = {}
+    for kind in kinds:
+        handles = []
+        try:
+            for k in key_nodes:
+                node = graph.nodes[k]
+                keep = _road_kind(slots[slot_of[k]]) == kind
+                handles.append(node.register_hook(_held(flow.grad(node), keep)))
+            seed = np.ones_like(np.asarray(root.data, dtype=np.float64))
+            out[kind] = gradient_flow(root, seed if np.ndim(seed) else None)
+        except RuntimeError:
+            return None  # backward without retain_graph=True freed the saved arrays
+        finally:
+            for h in handles:
+                h.remove()
+    return out
+
+
+def _held(g: Any, keep: bool) -> Any:
+    """A hook that replaces a node's gradient by ``g`` (kept) or by zeros."""
+
+    def hook(current: Any) -> Any:
+        if keep and g is not None:
+            return g
+        if isinstance(current, float):
+            return 0.0
+        return np.zeros_like(current)
+
+    return hook
+
+
+def _contracted_edges(graph: Graph, slots: list[Slot], hops: list[_Hop],
+                      inside: dict[int, set[int]], parts: dict[tuple, Flow] | None
+                      ) -> dict[tuple[int, int, bool], CEdge]:
+    """The contracted edges, keyed (src slot, dst slot, bare).
+
+    A hop that ``splits`` gives each kind of key node it reaches that kind's part
+    (``parts``), on the edge to the nearest of them (``_pick``). Any other hop goes to
+    one key node, the one ``_pick`` chooses, with its whole flow; a layer's input
+    reaching both directions above then also gets an edge to the others, with their
+    weights but no flow."""
+    edges: dict[tuple[int, int, bool], CEdge] = {}
+    for hop in hops:
+        j_node = graph.nodes[hop.j]
+        if hop.splits and parts:
+            by_kind: dict[tuple, list[int]] = {}
+            for u in hop.targets:
+                by_kind.setdefault(_road_kind(slots[u]), []).append(u)
+            for kind, us in by_kind.items():
+                u = _pick(slots, hop.src, us)
+                _add(edges, hop.src, u, hop.targets[u], inside, parts[kind].edge(j_node, hop.i))
+            continue
+        target = _pick(slots, hop.src, hop.targets)
+        if j_node.tags.get("role") == "input":
+            for u in hop.targets:
+                if u != target and slots[u].t == slots[target].t:
+                    _add(edges, hop.src, u, hop.targets[u], inside, None)
+        _add(edges, hop.src, target, hop.targets[target], inside, hop.flow)
+    return edges
+
+
+def _add(edges: dict[tuple[int, int, bool], CEdge], src: int, dst: int, path: set[int],
+         inside: dict[int, set[int]], g: Any) -> None:
+    """Add a road's flow ``g`` (None: none) to the edge src -> dst that has weights on
+    its way (``path``) or none (a bare road), making it on first use."""
+    bare = not path
+    e = edges.get((src, dst, bare))
     if e is None:
-        e = edges[(src, dst)] = CEdge(src, dst)
-    return e
+        e = edges[(src, dst, bare)] = CEdge(src, dst, bare=bare)
+    e.weights |= path | inside.get(dst, set())
+    if g is not None:
+        g = np.asarray(g, dtype=np.float64)
+        e.flow = g if e.flow is None else e.flow + g
+
+
+def _set_shares(edges: list[CEdge]) -> None:
+    """Each edge's additive share of its source node's gradient: the roads out of a
+    node, forward, are the roads its gradient came back along."""
+    out: dict[int, list[CEdge]] = {}
+    for e in edges:
+        if e.flow is not None:
+            out.setdefault(e.src, []).append(e)
+    for roads in out.values():
+        for e, s in zip(roads, additive_shares([e.flow for e in roads]), strict=True):
+            e.share = s
 
 
 def _pick(slots: list[Slot], sp: int, targets: Collection[int]) -> int:

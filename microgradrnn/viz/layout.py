@@ -5,6 +5,7 @@ heading above it all (title, legend, shared weights, notes)."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,7 +160,8 @@ def draws_edge(a: str, b: str) -> bool:
 class Drawn:
     """A drawn edge: one or more of the graph's edges between the same two drawn nodes.
     ``weights``: the weights named on it (cells view); ``down``: from an op on a row
-    down into its cell, an edge that constrains no rank (ops view)."""
+    down into its cell, an edge that constrains no rank (ops view); ``number``: the
+    number it shows, when the view decides it (cells view: its road's share)."""
 
     src: str
     dst: str
@@ -167,6 +169,7 @@ class Drawn:
     flows: list[float | None] = field(default_factory=list)
     weights: list[int] = field(default_factory=list)
     down: bool = False
+    number: str = ""  # the number it shows, when the view sets one (cells view: a share)
 
     @property
     def single(self) -> bool:
@@ -188,24 +191,36 @@ def largest_flow(edges: Iterable[Drawn]) -> float:
 
 
 def edge_line(d: Drawn, largest: float, arrows: str, col_of: Mapping[str, int | None],
-              rank_of: Mapping[str, Any], text: str, flat_label: Mapping[str, Any]) -> str:
-    """The statement of a drawn edge, coloured by its class, as wide as its flow.
+              rank_of: Mapping[str, Any], text: str, flat_label: Mapping[str, Any], *,
+              scale: style.PenScale | None = None, place: str = "head",
+              ports: tuple[str, str] = ("e", "w")) -> str:
+    """The statement of a drawn edge, coloured by its class, as wide as its flow (against
+    ``largest``, or on ``scale`` when given).
 
     Decides which way it points and whether it lies flat: an edge from a column to one
     on its left (the backward direction of a bidirectional layer) is written left to
     right and its arrow turned, so that it does not pull the columns out of order; an
     edge between two nodes of one rank (``rank_of``) lies flat, east port to west port.
-    ``text`` labels it: below the right end of a flat edge (placed by ``flat_label``),
-    as a plain label otherwise (one on a flat edge makes dot bend it into an S around a
-    label node)."""
+    ``text`` labels it. place="head": below the right end of a flat edge (placed by
+    ``flat_label``), as a plain label otherwise (one on a flat edge makes dot bend it
+    into an S around a label node). place="beside": on a halo beside the line; on a
+    flat edge below its forward start (placed by ``flat_label``)."""
     color = style.COLOR[d.cls]
-    a: dict[str, Any] = {"color": color, "penwidth": style.pen_width(d.flow, largest)}
+    width = scale.width(d.flow) if scale is not None else style.pen_width(d.flow, largest)
+    a: dict[str, Any] = {"color": color, "penwidth": width}
     tail, head, back = d.src, d.dst, arrows == "gradient"
     ct, ch = col_of.get(tail), col_of.get(head)
     if ct is not None and ch is not None and ct > ch:
         tail, head, back = head, tail, not back
     flat = rank_of.get(tail) is not None and rank_of.get(tail) == rank_of.get(head)
-    if text:
+    if text and place == "beside":
+        # a flat edge's number sits below the line at the end it leaves (forward): the
+        # node whose gradient the number is a share of
+        where = "label" if not flat else "headlabel" if tail == d.src else "taillabel"
+        a[where] = dot.label(halo(text, style.TEXT[d.cls]))
+        if flat:
+            a.update(flat_label)
+    elif text:
         a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
         if flat:
             a.update(flat_label)
@@ -214,17 +229,26 @@ def edge_line(d: Drawn, largest: float, arrows: str, col_of: Mapping[str, int | 
     if back:
         a["dir"] = "back"
     if flat:
-        a["tailport"], a["headport"] = "e", "w"
+        a["tailport"], a["headport"] = ports
     elif d.down:
         a["constraint"] = "false"  # LSTM: W_hh h_t-1 sits on h's row, feeds the gates
     return dot.edge(tail, head, a)
+
+
+def halo(text: str, color: str) -> str:
+    """An edge's label (HTML, already escaped) in ``color`` on a white background, so
+    that it reads on the cluster fill and over a line it touches."""
+    return (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="1" '
+            f'bgcolor="{style.HALO}"><tr><td><font color="{color}">{text}</font></td></tr>'
+            "</table>")
 
 
 # ---------------------------------------------------------------------------------------
 # The heading: an HTML table of rows above the picture
 
 # the legend's order: the edge classes a picture draws, each with its swatch
-LEGEND_ORDER = (style.TEMPORAL, style.SPATIAL, style.INPUT, style.CELL, style.OTHER)
+LEGEND_ORDER = (style.TEMPORAL, style.SPATIAL, style.INPUT, style.CELL, style.CARRY,
+                style.OTHER)
 
 
 def _row(body: str) -> str:
@@ -257,8 +281,31 @@ def weights_rows(intro: str, ws: list[int], nodes: list[Tensor], heads: set[int]
                  + "</font>")]
 
 
-def note_row(text: str) -> str:
-    return _row(f'<font point-size="10" color="{style.NOTE}">{text}</font>')
+def note_row(text: str, width: int = 150) -> str:
+    """A note under the legend, wrapped at ``width`` characters (``text`` is HTML that
+    has no tags of its own)."""
+    lines = textwrap.wrap(text, width) or [""]
+    body = '<br align="left"/>'.join(lines) + ('<br align="left"/>' if len(lines) > 1 else "")
+    return _row(f'<font point-size="10" color="{style.NOTE}">{body}</font>')
+
+
+def width_key_row(scale: style.PenScale, what: str) -> list[str]:
+    """The legend's width key: a bar as thick as the pen of the smallest, a middle and
+    the largest flow drawn, each with its number; none when nothing has a flow. A bar
+    is a run of lower half blocks (▄, half an em high) in a font of twice the pen's
+    width, so it is as thick as the edge (HTML table cells cannot be made that thin)."""
+    flows = scale.key()
+    if not flows:
+        return []
+    cells = []
+    for f in flows:
+        size = 2 * scale.width(f)
+        bar = "▄" * max(3, round(36 / (0.6 * size)))
+        cells.append(f'<td><font point-size="{size:g}" color="#555555">{bar}</font></td>'
+                     f"<td>&#160;{dot.num(f)}&#160;&#160;&#160;</td>")
+    return [f'<tr><td align="left"><table border="0" cellborder="0" cellspacing="0" '
+            f'cellpadding="0"><tr><td>{what}&#160;&#160;</td>{"".join(cells)}</tr>'
+            "</table></td></tr>"]
 
 
 def heading(rows: list[str]) -> list[str]:

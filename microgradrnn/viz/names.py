@@ -9,6 +9,10 @@ from .dot import html, sub, sup
 
 _PARAM = re.compile(r"^(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$")
 BWD = "′"  # marks the backward direction of a bidirectional layer
+# the head's weight and bias, W_hy and b_y: unicode has no subscript y (ᵧ is a Greek
+# gamma) and graphviz-pure's png has no <sub>, so the y stands on the line
+HEAD_WEIGHT = "Wₕy"
+HEAD_BIAS = "by"
 
 
 def weight_name(label: str, head: bool = False) -> str:
@@ -18,10 +22,10 @@ def weight_name(label: str, head: bool = False) -> str:
     they are.
 
     The head rule: a weight used by an op that makes a node tagged role="y" is the
-    head's (``graph.head_params``; the caller passes ``head=True``). Its name is Wₕᵧ
-    (bᵧ for a bias) whatever its label, unless the label is already a recurrent
-    parameter's name. So nn.Linear's plain "weight" reads Wₕᵧ however the head's input
-    was sliced or tagged.
+    head's (``graph.head_params``; the caller passes ``head=True``). Its name is W_hy
+    (``HEAD_WEIGHT``; b_y, ``HEAD_BIAS``, for a bias) whatever its label, unless the
+    label is already a recurrent parameter's name. So nn.Linear's plain "weight" reads
+    W_hy however the head's input was sliced or tagged.
     """
     m = _PARAM.match(label)
     if m:
@@ -29,7 +33,7 @@ def weight_name(label: str, head: bool = False) -> str:
         base = ("W" if kind == "weight" else "b") + ("ₓₕ" if which == "ih" else "ₕₕ")
         return base + sup(f"({int(layer) + 1})") + (BWD if rev else "")
     if head:
-        return "bᵧ" if "bias" in label.lower() else "Wₕᵧ"
+        return HEAD_BIAS if "bias" in label.lower() else HEAD_WEIGHT
     return html(label or "W", max_len=24)
 
 

@@ -19,22 +19,24 @@ class Picture(graphviz.Digraph):
 
     def pipe(  # type: ignore[override]
         self, format: str | None = None, *args: Any, encoding: str | None = None,
-        engine: str | None = None, **kw: Any
+        engine: str | None = None, dpi: float | None = None, **kw: Any
     ) -> bytes | str:
-        """The drawing as bytes (or str when ``encoding`` is given), e.g. ``format="svg"``."""
+        """The drawing as bytes (or str when ``encoding`` is given), e.g. ``format="svg"``.
+        dpi: the resolution of a raster format (png): 96 by default, 300 for print."""
         fmt = format or self.format or "svg"
         data = self.source.encode("utf-8") if fmt == "dot" else engines.run(
-            self.source, fmt, engine)
+            _with_dpi(self.source, dpi, fmt), fmt, engine)
         return data.decode(encoding) if encoding else data
 
     def render(  # type: ignore[override]
         self, path: str | os.PathLike, format: str | None = None, *,
-        engine: str | None = None, **kw: Any
+        engine: str | None = None, dpi: float | None = None, **kw: Any
     ) -> Path:
         """Write the picture to ``path``; the format comes from ``format``, else the
         file's extension (svg, png, pdf, dot), else ``self.format`` as in graphviz
         (``pic.format = "png"; pic.render("rnn")`` writes rnn.png). engine: None (dot if
-        present, else graphviz-pure), "dot" or "pure". Returns the path written."""
+        present, else graphviz-pure), "dot" or "pure". dpi: the resolution of a png
+        (96 by default; 300 for print). Returns the path written."""
         path = Path(path)
         fmt = (format or path.suffix.lstrip(".") or self.format or "svg").lower()
         if fmt == "gv":
@@ -44,13 +46,29 @@ class Picture(graphviz.Digraph):
                 f"render: unknown format {fmt!r}; use one of {', '.join(_FORMATS)}")
         if not path.suffix:
             path = path.with_suffix("." + fmt)
-        data = self.pipe(fmt, engine=engine)
+        data = self.pipe(fmt, engine=engine, dpi=dpi)
         path.write_bytes(data)  # type: ignore[arg-type]
         return path
 
     def save_svg(self) -> str:
         """The SVG text (for notebooks and web pages)."""
         return self.pipe("svg", encoding="utf-8")  # type: ignore[return-value]
+
+
+_RASTER = ("png", "jpg", "jpeg", "gif")
+
+
+def _with_dpi(source: str, dpi: float | None, fmt: str) -> str:
+    """The DOT source with the graph attribute dpi set (raster formats only; svg and
+    pdf are vector and keep their size)."""
+    if dpi is None:
+        return source
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 0 < dpi <= 2400:
+        raise ValueError(f"render: dpi must be a number in (0, 2400], got {dpi!r}")
+    if fmt not in _RASTER:
+        return source
+    start = source.index("{") + 1
+    return source[:start] + f"\n\tdpi={dpi:g}" + source[start:]
 
 
 def make(name: str, lines: list[str]) -> Picture:

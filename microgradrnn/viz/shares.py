@@ -14,6 +14,7 @@ checked by eye.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..engine import Flow, Tensor
 
-__all__ = ["additive_shares", "flow_shares", "incoming"]
+__all__ = ["additive_shares", "flow_shares", "incoming", "printed_sum"]
 
 
 def _vector(g: Any) -> np.ndarray:
@@ -60,3 +61,40 @@ def flow_shares(flow: Flow, node: Tensor) -> list[tuple[Tensor, int, float]]:
     edges = incoming(flow, node)
     shares = additive_shares([g for _, _, g in edges])
     return [(child, i, s) for (child, i, _), s in zip(edges, shares, strict=True)]
+
+
+MINUS = "\u2212"
+
+
+def printed_sum(shares: Sequence[float]) -> tuple[list[str], str, int]:
+    """The shares and their sum as the picture prints them: decimals at one resolution
+    (two significant digits of the sum), rounded so that the printed parts add up
+    exactly to the printed sum (largest remainder), so the addition checks by eye.
+
+    Returns (parts, sum, exponent): the strings read as multiples of 10**exponent, which
+    is 0 unless the sum is below 0.001 (then 1.2 + 0.3 = 1.5 are read ×10⁻⁵). Negative
+    parts carry a minus sign (U+2212). ``printed_sum([0.1749, 0.1151]) ==
+    (["0.17", "0.12"], "0.29", 0)``.
+    """
+    total = math.fsum(shares)
+    size = abs(total) or max((abs(s) for s in shares), default=0.0)
+    if size < 1e-300 or not math.isfinite(size):  # (nothing printable below that)
+        return ["0" for _ in shares], "0", 0
+    lead = math.floor(math.log10(size))  # the sum's first significant digit
+    exponent = lead if lead < -3 else 0
+    decimals = max(0, 1 - lead + exponent)
+    unit = 10.0 ** (exponent - decimals)
+    scaled = [s / unit for s in shares]
+    want = round(math.fsum(scaled))
+    ints = [math.floor(x) for x in scaled]
+    by_remainder = sorted(range(len(scaled)), key=lambda k: ints[k] - scaled[k])
+    for k in by_remainder[: want - sum(ints)]:
+        ints[k] += 1
+    return [_fixed(n, decimals) for n in ints], _fixed(want, decimals), exponent
+
+
+def _fixed(n: int, decimals: int) -> str:
+    """The integer n read with ``decimals`` decimals: _fixed(-6, 2) == "−0.06"."""
+    sign = MINUS if n < 0 else ""
+    whole, frac = divmod(abs(n), 10 ** decimals)
+    return sign + (f"{whole}.{frac:0{decimals}d}" if decimals else str(whole))
