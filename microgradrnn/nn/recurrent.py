@@ -9,6 +9,7 @@ Every node made in step t of layer l is tagged ``t``, ``layer``, ``direction`` a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -81,7 +82,8 @@ class Recurrent(Module):
       output: (T, B, num_directions * H) (batch_first: (B, T, ...)), the top layer's h_t;
       final_state: like ``state``, the last state of every layer and direction.
     Between layers, in training mode, ``dropout`` zeroes inputs with that probability
-    (and scales the rest by 1/(1-p)), drawn from a generator seeded at construction.
+    (and scales the rest by 1/(1-p)), drawn from a generator seeded at construction; with
+    one layer it does nothing and warns, as PyTorch does.
     """
 
     def __init__(
@@ -97,8 +99,17 @@ class Recurrent(Module):
         name = type(self).__name__
         if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.number)):
+            raise TypeError(f"{name}: dropout must be a number in [0, 1], got "
+                            f"{type(dropout).__name__} {dropout!r}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{name}: dropout must be in [0, 1] (the probability of "
+                             f"zeroing an element), got {dropout!r}")
+        if dropout > 0 and num_layers == 1:  # PyTorch's warning, in its words
+            warnings.warn(f"{name}: dropout option adds dropout after all but last recurrent "
+                          "layer, so non-zero dropout expects num_layers greater than 1, "
+                          f"but got dropout={dropout} and num_layers={num_layers}",
+                          UserWarning, stacklevel=3)
         g = init.as_generator(rng)
         self.input_size, self.num_layers = int(input_size), int(num_layers)
         self.bidirectional, self.batch_first = bool(bidirectional), bool(batch_first)
@@ -254,7 +265,8 @@ class Recurrent(Module):
                     u = concatenate([u, outs[1][t - 1]], axis=-1)
                 if p:
                     keep = self._dropout_rng.random(u.shape) >= p
-                    u = u * (keep / (1.0 - p)).astype(u.dtype)
+                    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)  # p = 1 zeroes all
+                    u = u * (keep * scale).astype(u.dtype)
             inputs.append(u)
         return inputs
 
