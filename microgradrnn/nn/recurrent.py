@@ -100,10 +100,10 @@ class Recurrent(Module):
         if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.number)):
-            raise TypeError(f"{name}: dropout must be a number in [0, 1], got "
+            raise TypeError(f"{name}: dropout must be a number in [0, 1), got "
                             f"{type(dropout).__name__} {dropout!r}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1] (the probability of "
+        if not 0.0 <= dropout < 1.0:  # 1 would zero every input of the layers above
+            raise ValueError(f"{name}: dropout must be in [0, 1) (the probability of "
                              f"zeroing an element), got {dropout!r}")
         if dropout > 0 and num_layers == 1:  # PyTorch's warning, in its words
             warnings.warn(f"{name}: dropout option adds dropout after all but last recurrent "
@@ -265,8 +265,7 @@ class Recurrent(Module):
                     u = concatenate([u, outs[1][t - 1]], axis=-1)
                 if p:
                     keep = self._dropout_rng.random(u.shape) >= p
-                    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)  # p = 1 zeroes all
-                    u = u * (keep * scale).astype(u.dtype)
+                    u = u * (keep / (1.0 - p)).astype(u.dtype)
             inputs.append(u)
         return inputs
 
