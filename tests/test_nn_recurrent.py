@@ -4,7 +4,7 @@ the cell contract alone; the tags contract; a very deep unroll; errors and dropo
 import numpy as np
 import pytest
 
-from microgradrnn import Tensor, concatenate, gradcheck, nn, stack, tags
+from microgradrnn import Tensor, concatenate, gradcheck, nn, no_grad, stack, tags
 from microgradrnn.engine import toposort
 
 
@@ -370,3 +370,14 @@ def test_the_first_fused_step_checks_the_shapes():
         nn.GRUCell(3, 4, fused=True).unroll([Tensor(np.ones((2, 2)))] * 5, None)
     with pytest.raises(ValueError, match="GRU: input has 2 features"):
         nn.GRU(3, 4, fused=True)(np.ones((5, 2, 2)))
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_stacked_layer_under_no_grad_gives_the_same_output(fused):
+    """Without a graph the unroll's stack keeps no parents; the next layer still gets the
+    h_t (their values)."""
+    layer = nn.GRU(2, 3, num_layers=2, bidirectional=True, rng=0, fused=fused)
+    x = np.random.default_rng(0).standard_normal((4, 2, 2))
+    with_graph = layer(x)[0].data
+    with no_grad():
+        np.testing.assert_array_equal(layer(x)[0].data, with_graph)

@@ -49,11 +49,20 @@ def _checked_unroll(cell: Module, result: Any, T: int) -> tuple[Tensor, State]:
     the T h_t."""
     if result.__class__ is not tuple or len(result) != 2 \
             or not isinstance(result[0], Tensor) or result[0].op != "stack" \
-            or len(result[0].parents) != T:
+            or result[0].shape[:1] != (T,):
         raise TypeError(f"{type(cell).__name__}.unroll must return (output, final_state), "
                         f"output the (T, B, H) stack of the {T} h_t (ops.stack), as the "
                         "plain loop of nn.Recurrent does")
     return result
+
+
+def _steps_of(output: Tensor) -> list[Tensor]:
+    """h_1..h_T of an unroll's output: the stack's parents, the very nodes the next layer
+    must take. A node made without a graph (no_grad, nothing requiring grad) keeps no
+    parents; then there is no graph to keep and the rows of its values serve."""
+    if len(output.parents) == output.shape[0]:
+        return list(output.parents)
+    return [Tensor(row) for row in output.data]
 
 
 def detach_state(state: State) -> State:
@@ -219,8 +228,8 @@ class Recurrent(Module):
                     out, final = self._unroll(self.cells[k], inputs, states[k], bool(d))
                 finals.append(final)
                 outs.append(out)
-            if layer < self.num_layers:  # the stacks' parents are the h_t
-                inputs = self._next_inputs([list(o.parents) for o in outs], layer + 1)
+            if layer < self.num_layers:
+                inputs = self._next_inputs([_steps_of(o) for o in outs], layer + 1)
         for out in outs:  # the top layer's stacks are the layer's output, of no direction
             out.tags = {k: v for k, v in out.tags.items() if k != "direction"}
         with tags(layer=self.num_layers, role="output"):
