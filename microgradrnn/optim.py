@@ -15,13 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from .engine import no_grad
+from .engine import Tensor, no_grad
 from .nn.module import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "Adagrad", "clip_grad_norm_", "clip_grad_value_"]
 
 
 def _as_list(params: Iterable[Parameter], where: str) -> list[Parameter]:
+    if isinstance(params, Tensor) or not isinstance(params, Iterable):
+        got = type(params).__name__
+        hint = " (pass module.parameters())" if hasattr(params, "parameters") else ""
+        raise TypeError(f"{where}: params argument given to the optimizer should be an "
+                        f"iterable of Tensors, got {got}{hint}")
     params = list(params)
     if not params:
         raise ValueError(f"{where}: got an empty list of parameters")
@@ -32,14 +37,23 @@ def _as_list(params: Iterable[Parameter], where: str) -> list[Parameter]:
     return params
 
 
+def _check_at_least(where: str, low: float = 0.0, **values: Any) -> None:
+    """ValueError naming the first hyperparameter that is not a number >= low (NaN too),
+    as PyTorch refuses them ("Invalid learning rate: -1")."""
+    for name, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+            raise TypeError(f"{where}: {name} must be a number, got {type(v).__name__} {v!r}")
+        if not v >= low:
+            raise ValueError(f"{where}: invalid {name} {v!r}, expected >= {low}")
+
+
 class Optimizer:
     """Holds the parameters and per-parameter state; ``step()`` updates, ``zero_grad()``
     forgets the gradients. Parameters without a gradient are skipped."""
 
     def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         name = type(self).__name__
-        if not lr >= 0.0:
-            raise ValueError(f"{name}: lr must be >= 0, got {lr!r}")
+        _check_at_least(name, lr=lr)
         self.params = _as_list(params, name)
         self.lr = lr
         self.state: dict[int, dict[str, Any]] = {}
@@ -71,6 +85,8 @@ class SGD(Optimizer):
         dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
     ) -> None:
         super().__init__(params, lr)
+        _check_at_least("SGD", momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
         self.momentum, self.dampening = momentum, dampening
@@ -102,6 +118,13 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
+        _check_at_least("Adam", eps=eps, weight_decay=weight_decay)
+        if len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, b in enumerate(betas):  # PyTorch: "Invalid beta parameter at index 0"
+            _check_at_least("Adam", **{f"betas[{i}]": b})
+            if not b < 1.0:
+                raise ValueError(f"Adam: invalid betas[{i}] {b!r}, expected in [0, 1)")
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
 
     def _update(self, i: int, p: Parameter, g: np.ndarray) -> np.ndarray:
@@ -128,6 +151,8 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0, initial_accumulator_value: float = 0.0, eps: float = 1e-10,
     ) -> None:
         super().__init__(params, lr)
+        _check_at_least("Adagrad", lr_decay=lr_decay, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, eps=eps)
         self.lr_decay, self.weight_decay, self.eps = lr_decay, weight_decay, eps
         self.initial_accumulator_value = initial_accumulator_value
 

@@ -4,7 +4,7 @@ the cell contract alone; the tags contract; a very deep unroll; errors and dropo
 import numpy as np
 import pytest
 
-from microgradrnn import Tensor, concatenate, gradcheck, nn, tags
+from microgradrnn import Tensor, concatenate, gradcheck, nn, no_grad, stack, tags
 from microgradrnn.engine import toposort
 
 
@@ -280,3 +280,104 @@ def test_a_subclass_that_overrides_forward_is_called_at_every_step():
 def test_the_first_step_checks_the_state_shape():
     with pytest.raises(ValueError, match="state of shape"):
         nn.LSTM(3, 4)(np.ones((5, 2, 3)), (np.zeros((1, 2, 5)), np.zeros((1, 2, 5))))
+
+
+class _Elman(nn.Module):
+    """h' = tanh(x W^T + h U^T), with the optional fast path of the cell contract (as in
+    the README): unroll makes every x_t W^T in one product."""
+
+    def __init__(self, input_size, hidden_size, rng=None, fast=True):
+        g = nn.init.as_generator(rng)
+        self.hidden_size, self.fast, self.unrolls = hidden_size, fast, 0
+        self.W = nn.Parameter(nn.init.xavier_uniform((hidden_size, input_size), g))
+        self.U = nn.Parameter(nn.init.xavier_uniform((hidden_size, hidden_size), g))
+
+    def init_state(self, batch_size):
+        return Tensor(np.zeros((batch_size, self.hidden_size)))
+
+    def __call__(self, x, h):
+        h = (x @ self.W.T + h @ self.U.T).tanh()
+        return h, h
+
+    def unroll(self, inputs, h, reverse=False):
+        self.unrolls += 1
+        if not self.fast:
+            return NotImplemented
+        xw = stack(inputs) @ self.W.T
+        hs = [None] * len(inputs)
+        for t in (range(len(inputs), 0, -1) if reverse else range(1, len(inputs) + 1)):
+            with tags(t=t):
+                h = (xw[t - 1] + h @ self.U.T).tanh()
+            nn.cells.stamp_roles(self, h, h)
+            hs[t - 1] = h
+        with tags(role="output"):
+            return stack(hs), h
+
+
+def test_a_custom_cell_with_unroll_runs_it_with_the_plain_loops_numbers_and_tags():
+    x = np.random.default_rng(0).standard_normal((4, 2, 3))
+    results = {}
+    for fast in (True, False):
+        layer = nn.Recurrent(lambda n, g, fast=fast: _Elman(n, 5, rng=g, fast=fast), 3,
+                             num_layers=2, bidirectional=True, rng=0)
+        xt = Tensor(x, requires_grad=True)
+        out, h_n = layer(xt)
+        (out * out).sum().backward()
+        assert all(c.unrolls == 1 for c in layer.cells)  # asked once per layer, direction
+        hs = {(n.tags["t"], n.tags["layer"], n.tags["direction"])
+              for n in toposort(out) if n.tags.get("role") == "h"}
+        results[fast] = out.data, h_n.data, xt.grad, layer.W_l1_reverse.grad, hs
+    for a, b in zip(results[True][:4], results[False][:4], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert results[True][4] == results[False][4]
+    assert len(results[True][4]) == 4 * 2 * 2  # h_1..h_4 per layer and direction
+
+
+def test_an_unroll_that_breaks_the_contract_is_named():
+    class Bad(_Elman):
+        def unroll(self, inputs, h, reverse=False):
+            return [self(x, h)[0] for x in inputs], h
+
+    layer = nn.Recurrent(lambda n, g: Bad(n, 5, rng=g), 3)
+    with pytest.raises(TypeError, match=r"Bad.unroll must return \(output, final_state\), "
+                       r"output the \(T, B, H\) stack of the 4 h_t"):
+        layer(np.ones((4, 2, 3)))
+
+
+def test_a_fused_subclass_that_overrides_forward_is_called_at_every_step():
+    calls = []
+
+    class Counting(nn.LSTMCell):
+        def forward(self, x, state):
+            calls.append(x.shape)
+            return super().forward(x, state)
+
+    layer = nn.Recurrent(lambda n, g: Counting(n, 4, rng=g, fused=True), 3, rng=0)
+    x = np.random.default_rng(1).standard_normal((6, 2, 3))
+    out, _ = layer(x)
+    np.testing.assert_allclose(out.data, nn.LSTM(3, 4, rng=0, fused=True)(x)[0].data)
+    assert len(calls) == 6
+
+
+def test_the_first_fused_step_checks_the_shapes():
+    cell = nn.LSTMCell(3, 4, fused=True)
+    xs = [Tensor(np.ones((2, 3)))] * 5
+    with pytest.raises(ValueError, match=r"LSTMCell: state of shape \(2, 5\), expected "
+                       r"\(2, hidden_size=4\)"):
+        cell.unroll(xs, (Tensor(np.zeros((2, 5))),) * 2)
+    with pytest.raises(ValueError, match=r"GRUCell.unroll: inputs of shape \(2, 2\), "
+                       r"expected \(batch, input_size=3\)"):
+        nn.GRUCell(3, 4, fused=True).unroll([Tensor(np.ones((2, 2)))] * 5, None)
+    with pytest.raises(ValueError, match="GRU: input has 2 features"):
+        nn.GRU(3, 4, fused=True)(np.ones((5, 2, 2)))
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_stacked_layer_under_no_grad_gives_the_same_output(fused):
+    """Without a graph the unroll's stack keeps no parents; the next layer still gets the
+    h_t (their values)."""
+    layer = nn.GRU(2, 3, num_layers=2, bidirectional=True, rng=0, fused=fused)
+    x = np.random.default_rng(0).standard_normal((4, 2, 2))
+    with_graph = layer(x)[0].data
+    with no_grad():
+        np.testing.assert_array_equal(layer(x)[0].data, with_graph)

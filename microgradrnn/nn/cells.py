@@ -6,7 +6,13 @@ The cell contract (what the sequence layers need, and all they need):
   first step: a Tensor, or a tuple of Tensors, each (batch_size, ...); the first one is h;
 - ``cell(x_t, state)`` returns ``(h_t, new_state)``; x_t: (B, input_size), h_t: (B, H);
 - optionally a class attribute ``state_names`` naming the state's elements for the
-  renderer's tags (default ``("h",)``; LSTM has ``("h", "c")``).
+  renderer's tags (default ``("h",)``; LSTM has ``("h", "c")``);
+- optionally ``unroll(inputs, state, reverse=False) -> (output, final_state)``, a fast
+  path for a whole sequence: inputs is the list x_1..x_T, output the (T, B, H) ``stack``
+  (or ``stack_rows``) of h_1..h_T, and the graph, tags and numbers must be those of the
+  plain loop in ``nn.Recurrent``: step t inside ``tags(t=t)``, then
+  ``stamp_roles(cell, h_t, state)``, the stack inside ``tags(role="output")``. It may
+  return NotImplemented to ask for the plain loop. The fused cells here have one.
 
 Every cell here takes ``rng`` (a Generator or a seed) and initialises all its weights
 uniform ±1/sqrt(hidden_size), as PyTorch does.
@@ -19,12 +25,28 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor, tags
-from ..ops import linear
+from ..ops import linear, stack_rows
 from . import init
 from .fused import gru_cell, gru_input_bias, lstm_c, lstm_gates, lstm_h, rnn_cell
 from .module import Module, Parameter
 
-__all__ = ["RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["RNNCell", "LSTMCell", "GRUCell", "stamp_roles"]
+
+
+def stamp_roles(cell: Any, h: Tensor, state: Any) -> None:
+    """Tag each element of a step's new state with its role, ``cell.state_names[i]``
+    (default ``("h",)``), and h_t with "h" if it is not one of them. The unroll calls it
+    after every step; tags are replaced, never mutated (the dict is shared)."""
+    names = getattr(cell, "state_names", ("h",))
+    if state.__class__ is not tuple:  # one state tensor: h_t itself for RNN and GRU
+        state.tags = {**state.tags, "role": names[0]}
+        if h is not state:
+            h.tags = {**h.tags, "role": "h"}
+        return
+    for i, e in enumerate(state):
+        e.tags = {**e.tags, "role": names[i] if i < len(names) else f"state{i}"}
+    if not any(h is e for e in state):
+        h.tags = {**h.tags, "role": "h"}
 
 
 class _Cell(Module):
@@ -59,37 +81,78 @@ class _Cell(Module):
         """Zeros: h_0 of shape (batch_size, hidden_size)."""
         return self._zeros(batch_size)
 
-    # forward() checks the shapes, then runs _step(). A sequence layer sends its first
-    # step through forward() and the others straight to _step(): the input slices all
-    # have one shape, and the state is what the previous step returned. A fused cell's
-    # _step also takes out=, where to write h_t (a row of the layer's output array), and
-    # proj=, its step's row of _input_projections().
+    def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
+        """One step: (h_t, new_state) from x_t (B, input_size) and the state (zeros from
+        ``init_state`` if None, as PyTorch's cells start). Checks the shapes, then runs
+        ``_step``."""
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        self._check_input(x)
+        if state is None:
+            state = self.init_state(x.shape[0])
+        self._check_state(x, state[0] if isinstance(state, tuple) else state)
+        return self._step(x, state)
 
-    def _input_projections(self, xs: np.ndarray) -> np.ndarray | None:
+    def unroll(self, inputs: list[Tensor], state: Any,
+               reverse: bool = False) -> tuple[Tensor, Any]:
+        """The optional fast path of the cell contract: the cell applied to x_1..x_T
+        (x_T..x_1 if reverse) from ``state``, the same graph, tags and numbers as the
+        plain loop of ``nn.Recurrent``. Returns (output (T, B, H), the stack of h_1..h_T;
+        the final state). NotImplemented (use the plain loop) unless fused, or for a
+        subclass that changes forward or __call__ (its code then runs at every step).
+
+        Two shortcuts: every step's input projection in one matrix product
+        (``_input_projections``), and h_t written straight into a row of the output array
+        (``ops.stack_rows``: no stacking copy). The first step goes through forward, which
+        checks the shapes; the others go straight to ``_step``."""
+        cls = type(self)
+        if not self.fused or cls.forward is not _Cell.forward \
+                or cls.__call__ is not Module.__call__:
+            return NotImplemented
+        T = len(inputs)
+        proj = self._input_projections(np.stack([x._data for x in inputs]))
+        hs: list[Any] = [None] * T
+        rows: Any = None  # the (T, B, H) output; h_1 shows its shape and dtype
+        for t in (range(T, 0, -1) if reverse else range(1, T + 1)):
+            with tags(t=t):
+                if rows is None:
+                    h, state = self(inputs[t - 1], state)
+                else:
+                    h, state = self._step(inputs[t - 1], state, rows[t - 1], proj[t - 1])
+            stamp_roles(self, h, state)
+            hs[t - 1] = h
+            if rows is None:
+                rows = np.empty((T, *h.shape), h.dtype)
+                rows[t - 1] = h._data
+        with tags(role="output"):
+            return stack_rows(hs, rows), state
+
+    def _input_projections(self, xs: np.ndarray) -> np.ndarray:
         """x_t W_ih^T + bias for all T steps in one matrix product, (T, B, G*H), from the
         inputs' data xs (T, B, input_size): what a fused _step takes as proj=. The bias
-        is ``_projection_bias()``. None for a composed cell, which makes its own per step
-        (the ops view shows it)."""
-        if not self.fused:
-            return None
+        is ``_projection_bias()``."""
+        if xs.ndim != 3 or xs.shape[2] != self.input_size:
+            raise ValueError(f"{type(self).__name__}.unroll: inputs of shape "
+                             f"{xs.shape[1:]}, expected (batch, input_size={self.input_size})")
         T, B, n_in = xs.shape
         p = np.dot(xs.reshape(T * B, n_in), self.weight_ih.data.T)
         if self.bias_ih is not None:
             p += self._projection_bias()
-        return p.reshape(T, B, -1)
+        return p.reshape(T, B, self.gates * self.hidden_size)
 
     def _projection_bias(self) -> np.ndarray:
         """The part of the biases that goes into the input projection: b_ih + b_hh (all
         of both, for a cell whose biases are simply added to the preactivation)."""
         return self.bias_ih.data + self.bias_hh.data
 
-    def _check(self, x: Tensor, h: Tensor) -> None:
-        name = type(self).__name__
+    def _check_input(self, x: Tensor) -> None:
         if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"{name}: input of shape {x.shape}, expected "
+            raise ValueError(f"{type(self).__name__}: input of shape {x.shape}, expected "
                              f"(batch, input_size={self.input_size})")
-        if h.shape != (x.shape[0], self.hidden_size):
-            raise ValueError(f"{name}: state of shape {h.shape}, expected "
+
+    def _check_state(self, x: Tensor, h: Any) -> None:
+        if not isinstance(h, Tensor) or h.shape != (x.shape[0], self.hidden_size):
+            got = h.shape if isinstance(h, Tensor) else type(h).__name__
+            raise ValueError(f"{type(self).__name__}: state of shape {got}, expected "
                              f"({x.shape[0]}, hidden_size={self.hidden_size})")
 
     def extra_repr(self) -> str:
@@ -115,10 +178,6 @@ class RNNCell(_Cell):
                              f"got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, bias, rng, fused)
         self.nonlinearity = nonlinearity
-
-    def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        self._check(x, h)
-        return self._step(x, h)
 
     def _step(self, x: Tensor, h: Tensor, out: Any = None,
               proj: Any = None) -> tuple[Tensor, Tensor]:
@@ -152,12 +211,6 @@ class LSTMCell(_Cell):
     def init_state(self, batch_size: int) -> tuple[Tensor, Tensor]:
         """Zeros: (h_0, c_0), each (batch_size, hidden_size)."""
         return self._zeros(batch_size), self._zeros(batch_size)
-
-    def forward(
-        self, x: Tensor, state: tuple[Tensor, Tensor]
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        self._check(x, state[0])
-        return self._step(x, state)
 
     def _step(
         self, x: Tensor, state: tuple[Tensor, Tensor], out: Any = None, proj: Any = None
@@ -193,10 +246,6 @@ class GRUCell(_Cell):
     """
 
     gates = 3
-
-    def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        self._check(x, h)
-        return self._step(x, h)
 
     def _projection_bias(self) -> np.ndarray:
         """b_ih + [b_hr, b_hz, 0]: b_hn is multiplied by r, so it stays in the step."""

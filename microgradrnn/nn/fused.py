@@ -49,9 +49,9 @@ def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
     """z = x W_ih^T + b_ih + h W_hh^T + b_hh, as a fresh array (so we may work in place),
     or written into ``out`` (of z's shape and dtype).
 
-    proj, if given, is x W_ih^T + b_ih + b_hh already made: a sequence layer makes it for
-    all T steps in one matrix product (M = T*B rows instead of B), as hand-written BPTT
-    does. Only the forward arithmetic moves: the op's parents and rule stay the same.
+    proj, if given, is x W_ih^T + b_ih + b_hh already made: a fused cell's unroll makes
+    it for all T steps in one matrix product (M = T*B rows instead of B), as hand-written
+    BPTT does. Only the forward arithmetic moves: the op's parents and rule stay the same.
 
     np.dot rather than @ in this file: the same product on 2-D arrays, with less call
     overhead (about 1 us), which counts at small sizes."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,7 +103,15 @@ class Module:
         return self.train(False)
 
     def astype(self, dtype: Any) -> Module:
-        """Convert every parameter to dtype (e.g. np.float32) in place."""
+        """Convert every parameter to dtype (e.g. np.float32) in place. Only floating
+        dtypes: gradients of integer weights mean nothing."""
+        try:
+            kind = np.dtype(dtype).kind
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}.astype: {dtype!r} is not a dtype") from None
+        if kind != "f":
+            raise TypeError(f"{type(self).__name__}.astype: dtype must be floating (e.g. "
+                            f"np.float32, np.float64), got {np.dtype(dtype)}")
         for p in self.parameters():
             p._data = np.asarray(p._data).astype(dtype)
             p._grad = None
@@ -118,7 +128,8 @@ class Module:
         e.g. a PyTorch state dict converted with ``.numpy()``).
 
         Raises KeyError listing every missing and unexpected key, or ValueError listing
-        every shape mismatch. Nothing is loaded unless everything fits.
+        every shape mismatch or value that is not a real number. Everything is checked
+        before anything is assigned: nothing is loaded unless everything fits.
         """
         own = dict(self.named_parameters())
         where = type(self).__name__
@@ -136,22 +147,37 @@ class Module:
                for k, p in own.items() if arrays[k].shape != p.shape]
         if bad:
             raise ValueError(f"{where}.load_state_dict: shape mismatch for " + "; ".join(bad))
-        for k, p in own.items():
-            p._data = np.array(arrays[k], dtype=p.dtype)
+        bad = [f"{k} (dtype {arrays[k].dtype})" for k in own if arrays[k].dtype.kind not in "biuf"]
+        if bad:
+            raise ValueError(f"{where}.load_state_dict: values that are not real numbers "
+                             "for " + "; ".join(bad))
+        converted = {k: np.array(arrays[k], dtype=p.dtype) for k, p in own.items()}
+        for k, p in own.items():  # only now that every array converted
+            p._data = converted[k]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the state dict to exactly ``path`` as an .npz file (overwriting it).
 
-        No suffix is added: ``save("model")`` writes the file ``model``.
+        No suffix is added: ``save("model")`` writes the file ``model``. The file is
+        written beside it under a temporary name and then renamed, so a failed write
+        leaves no half-written file (and an existing one as it was).
         """
-        with open(path, "wb") as f:
-            np.savez(f, **self.state_dict())
+        path = os.fspath(path)
+        tmp = f"{path}.tmp{os.getpid()}"
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, **self.state_dict())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
     def load(self, path: str | os.PathLike) -> None:
         """Load an .npz file written by ``save`` (or any ``{name: array}`` .npz).
 
         The file is read with ``allow_pickle=False``: a file holding pickled objects is
-        refused with a ValueError and nothing is loaded.
+        refused with a ValueError and nothing is loaded. So is an empty, truncated or
+        corrupted file (a ValueError naming it); the module is then left as it was.
         """
         where = f"{type(self).__name__}.load: {os.fspath(path)!r}"
         try:
@@ -166,7 +192,12 @@ class Module:
                     "pickles are refused because loading one can run code. Expected an .npz "
                     "file of plain numeric arrays, as written by Module.save"
                 ) from None
-            raise
+            raise ValueError(f"{where} is not a readable .npz file ({e})") from None
+        except (EOFError, OSError, zipfile.BadZipFile, zlib.error) as e:
+            if isinstance(e, (FileNotFoundError, IsADirectoryError, PermissionError)):
+                raise
+            raise ValueError(f"{where} is empty, truncated or corrupted, not a readable "
+                             f".npz file ({type(e).__name__}: {e})") from None
         if not isinstance(npz, np.lib.npyio.NpzFile):
             raise ValueError(f"{where} is a single .npy array, not an .npz file of named "
                              "arrays")

@@ -9,15 +9,16 @@ Every node made in step t of layer l is tagged ``t``, ``layer``, ``direction`` a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..engine import Tensor, tags
-from ..ops import concatenate, stack, stack_rows, unbind
+from ..ops import concatenate, stack, unbind
 from . import init
-from .cells import GRUCell, LSTMCell, RNNCell
+from .cells import GRUCell, LSTMCell, RNNCell, stamp_roles
 from .module import Module
 
 __all__ = ["Recurrent", "RNN", "LSTM", "GRU", "LAYERS", "detach_state"]
@@ -29,35 +30,39 @@ def _elements(state: State) -> tuple[Tensor, ...]:
     return state if isinstance(state, tuple) else (state,)
 
 
-def _stamp(names: tuple[str, ...], h: Tensor, state: State) -> None:
-    """Tag each state element with its role (``names``: the cell's ``state_names``)."""
-    if state.__class__ is not tuple:  # one state tensor: h_t itself for RNN and GRU
-        state.tags = {**state.tags, "role": names[0]}
-        if h is not state:
-            h.tags = {**h.tags, "role": "h"}
-        return
-    for i, e in enumerate(state):
-        e.tags = {**e.tags, "role": names[i] if i < len(names) else f"state{i}"}
-    if not any(h is e for e in state):
-        h.tags = {**h.tags, "role": "h"}
+CONTRACT = ("the cell contract: cell(x_t, state) returns a tuple (h_t, new_state), h_t a "
+            "Tensor (batch, hidden_size); see nn.cells")
 
 
-_CHECKING_FORWARDS = (RNNCell.forward, LSTMCell.forward, GRUCell.forward)
+def _checked_step(cell: Module, result: Any) -> tuple[Tensor, State]:
+    """A step's result, checked against the cell contract (a clear error, not a deep
+    unpacking error, for a cell that returns h_t alone)."""
+    if result.__class__ is not tuple or len(result) != 2 \
+            or not isinstance(result[0], Tensor):
+        raise TypeError(f"{type(cell).__name__} returned {type(result).__name__}, which "
+                        f"breaks {CONTRACT}")
+    return result
 
 
-def _later_steps(cell: Module) -> tuple[Callable, bool]:
-    """What runs steps 2..T, and whether it takes ``out=`` and ``proj=``.
+def _checked_unroll(cell: Module, result: Any, T: int) -> tuple[Tensor, State]:
+    """What a cell's unroll returned, checked: (output, final_state), output a stack of
+    the T h_t."""
+    if result.__class__ is not tuple or len(result) != 2 \
+            or not isinstance(result[0], Tensor) or result[0].op != "stack" \
+            or result[0].shape[:1] != (T,):
+        raise TypeError(f"{type(cell).__name__}.unroll must return (output, final_state), "
+                        f"output the (T, B, H) stack of the {T} h_t (ops.stack), as the "
+                        "plain loop of nn.Recurrent does")
+    return result
 
-    A library cell's ``_step`` (its forward without the shape checks, which the first
-    step did) if the cell's call still goes through that forward; a fused one also takes
-    its step's row of ``_input_projections`` (proj=) and writes h_t into a row of the
-    layer's output array (out=), so the output needs no stacking copy and no second copy
-    of every h_t is held. Any other cell (yours, or a subclass that overrides forward) is
-    called as is."""
-    cls = type(cell)
-    if cls.__call__ is Module.__call__ and cls.forward in _CHECKING_FORWARDS:
-        return cell._step, getattr(cell, "fused", False)
-    return cell, False
+
+def _steps_of(output: Tensor) -> list[Tensor]:
+    """h_1..h_T of an unroll's output: the stack's parents, the very nodes the next layer
+    must take. A node made without a graph (no_grad, nothing requiring grad) keeps no
+    parents; then there is no graph to keep and the rows of its values serve."""
+    if len(output.parents) == output.shape[0]:
+        return list(output.parents)
+    return [Tensor(row) for row in output.data]
 
 
 def detach_state(state: State) -> State:
@@ -86,7 +91,8 @@ class Recurrent(Module):
       output: (T, B, num_directions * H) (batch_first: (B, T, ...)), the top layer's h_t;
       final_state: like ``state``, the last state of every layer and direction.
     Between layers, in training mode, ``dropout`` zeroes inputs with that probability
-    (and scales the rest by 1/(1-p)), drawn from a generator seeded at construction.
+    (and scales the rest by 1/(1-p)), drawn from a generator seeded at construction; with
+    one layer it does nothing and warns, as PyTorch does.
     """
 
     def __init__(
@@ -102,8 +108,17 @@ class Recurrent(Module):
         name = type(self).__name__
         if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.number)):
+            raise TypeError(f"{name}: dropout must be a number in [0, 1), got "
+                            f"{type(dropout).__name__} {dropout!r}")
+        if not 0.0 <= dropout < 1.0:  # 1 would zero every input of the layers above
+            raise ValueError(f"{name}: dropout must be in [0, 1) (the probability of "
+                             f"zeroing an element), got {dropout!r}")
+        if dropout > 0 and num_layers == 1:  # PyTorch's warning, in its words
+            warnings.warn(f"{name}: dropout option adds dropout after all but last recurrent "
+                          "layer, so non-zero dropout expects num_layers greater than 1, "
+                          f"but got dropout={dropout} and num_layers={num_layers}",
+                          UserWarning, stacklevel=3)
         g = init.as_generator(rng)
         self.input_size, self.num_layers = int(input_size), int(num_layers)
         self.bidirectional, self.batch_first = bool(bidirectional), bool(batch_first)
@@ -205,63 +220,44 @@ class Recurrent(Module):
         for t, x_t in enumerate(inputs, 1):
             x_t.tags = {**x_t.tags, "t": t}
         finals: list[State] = []
-        xs = x._data  # the inputs' values as one (T, B, F) array, while there is one
         for layer in range(1, self.num_layers + 1):
-            outs, out_rows = [], []
+            outs = []
             for d in range(D):
                 k = (layer - 1) * D + d
-                hs, final, rows = self._unroll(self.cells[k], inputs, states[k], xs,
-                                               layer, "bwd" if d else "fwd")
+                with tags(layer=layer, direction="bwd" if d else "fwd"):
+                    out, final = self._unroll(self.cells[k], inputs, states[k], bool(d))
                 finals.append(final)
-                outs.append(hs)
-                out_rows.append(rows)
+                outs.append(out)
             if layer < self.num_layers:
-                inputs = self._next_inputs(outs, layer + 1)
-                # the next layer's inputs are this layer's h_t themselves only with one
-                # direction and no dropout; then their values are the rows just written
-                dropout = self.training and self.dropout > 0
-                xs = out_rows[0] if D == 1 and not dropout else None
+                inputs = self._next_inputs([_steps_of(o) for o in outs], layer + 1)
+        for out in outs:  # the top layer's stacks are the layer's output, of no direction
+            out.tags = {k: v for k, v in out.tags.items() if k != "direction"}
         with tags(layer=self.num_layers, role="output"):
-            stacked = [stack(hs) if rows is None else stack_rows(hs, rows)
-                       for hs, rows in zip(outs, out_rows, strict=True)]
-            output = stacked[0] if D == 1 else concatenate(stacked, axis=-1)
+            output = outs[0] if D == 1 else concatenate(outs, axis=-1)
             if self.batch_first:
                 output = output.transpose(1, 0, 2)
             per_element = zip(*(_elements(s) for s in finals), strict=True)
             final = tuple(stack(list(es), axis=0) for es in per_element)
         return output, (final if isinstance(finals[0], tuple) else final[0])
 
-    def _unroll(self, cell: Module, inputs: list[Tensor], state: State, xs: Any,
-                layer: int, direction: str) -> tuple[list[Tensor], State, Any]:
-        """One layer in one direction: the cell applied at t = 1..T (or T..1), each step
-        inside its tags scope. Returns (h_1..h_T, the final state, the (T, B, H) array
-        that holds h_1..h_T, or None).
-
-        A fused library cell gets two shortcuts (``_later_steps``): every step's input
-        projection made at once from ``xs`` (the inputs' values, or None), and h_t written
-        straight into a row of one output array. The graph is the same either way."""
-        T = len(inputs)
-        names = getattr(cell, "state_names", ("h",))
-        hs: list[Any] = [None] * T
-        later, in_place = _later_steps(cell)
-        rows = None  # with in_place: the (T, B, H) output, h_t written to row t-1
-        proj = cell._input_projections(xs) if in_place and xs is not None else None
-        steps = range(T, 0, -1) if direction == "bwd" else range(1, T + 1)
-        for i, t in enumerate(steps):
-            with tags(t=t, layer=layer, direction=direction):
-                if i == 0:  # the first step checks the shapes
-                    h, state = cell(inputs[t - 1], state)
-                elif rows is None:
-                    h, state = later(inputs[t - 1], state)
-                else:
-                    h, state = later(inputs[t - 1], state, out=rows[t - 1],
-                                     proj=None if proj is None else proj[t - 1])
-            _stamp(names, h, state)
+    def _unroll(self, cell: Module, inputs: list[Tensor], state: State,
+                reverse: bool) -> tuple[Tensor, State]:
+        """One layer in one direction: the cell applied at t = 1..T (T..1 if reverse),
+        each step inside its tags scope. Returns (the (T, B, H) stack of h_1..h_T, the
+        final state). A cell with a fast path (``cell.unroll``) runs it instead: the same
+        graph, faster (the fused cells have one)."""
+        if hasattr(cell, "unroll"):
+            result = cell.unroll(inputs, state, reverse)
+            if result is not NotImplemented:
+                return _checked_unroll(cell, result, len(inputs))
+        hs: list[Any] = [None] * len(inputs)
+        for t in (range(len(inputs), 0, -1) if reverse else range(1, len(inputs) + 1)):
+            with tags(t=t):
+                h, state = _checked_step(cell, cell(inputs[t - 1], state))
+            stamp_roles(cell, h, state)
             hs[t - 1] = h
-            if i == 0 and in_place:  # h_1 shows the output's shape and dtype
-                rows = np.empty((T, *h.shape), h.dtype)
-                rows[t - 1] = h._data
-        return hs, state, rows
+        with tags(role="output"):
+            return stack(hs), state
 
     def _next_inputs(self, outs: list[list[Tensor]], layer: int) -> list[Tensor]:
         """Layer ``layer``'s input at each step: both directions below, joined; dropout."""

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor, no_grad, tags
+from .cells import stamp_roles
 from .module import Module
-from .recurrent import State, _stamp, detach_state
+from .recurrent import State, detach_state
 
 __all__ = ["chunked_bptt", "truncated_window"]
 
@@ -102,7 +103,7 @@ def truncated_window(
                 with tags(role="x"):
                     xu = x[u - 1]
                 h, s = cell(xu, s)
-            _stamp(getattr(cell, "state_names", ("h",)), h, s)
+            stamp_roles(cell, h, s)
         loss = loss_fn(t, h)
         if loss.requires_grad:
             loss.backward()
