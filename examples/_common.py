@@ -37,7 +37,8 @@ def parse_args(
 
     ``outputs`` are the files the example will write into --out. One that exists and was
     not written by microgradrnn stops the example before it starts (unless --force), so
-    a user's file is never overwritten silently.
+    a user's file is never overwritten silently; so does --out naming a file, or an
+    output's name taken by a folder.
     """
     summary = (doc or "").strip().split("\n\n")[0]
     parser = argparse.ArgumentParser(description=summary)
@@ -50,8 +51,9 @@ def parse_args(
                         help="overwrite files in --out that microgradrnn did not write")
     args = parser.parse_args(argv)
     try:
-        check_targets([args.out / name for name in outputs], args.force, who="example")
-    except FileExistsError as err:
+        check_targets([args.out / name for name in outputs], args.force, who="example",
+                      elsewhere="choose another --out DIR")
+    except OSError as err:  # a user's file, a folder named like a file, --out a file
         parser.error(str(err))
     return args
 

@@ -2,6 +2,7 @@
 the engine and PyTorch agree on losses and gradients, and the runner works end to end.
 No timing is asserted here."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -115,7 +116,10 @@ def test_run_quick_end_to_end(tmp_path):
     res = json.loads(out.read_text())
     assert set(res["workloads"]) == set(W.WORKLOADS)
     assert "peak_memory_bytes" in res["workloads"]["W3"]
-    for r in res["workloads"].values():
+    have_micrograd = importlib.util.find_spec("micrograd") is not None
+    for name, r in res["workloads"].items():
+        if name == "S1" and not have_micrograd:  # S1's ratios are all against micrograd
+            continue
         assert r["ratios"] and all(m > 0 for m in r["median_s"].values())
     assert "G2 gru: GRU B=3" in proc.stdout
     g2 = {r["ratio"]: r for r in res["workloads"]["G2"]["ratios"]}

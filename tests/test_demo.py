@@ -39,7 +39,7 @@ def test_demo_refuses_to_overwrite_a_foreign_file(tmp_path, capsys):
     precious = tmp_path / "demo-cells.svg"
     precious.write_text("my own drawing")
     assert cli.main(["demo", "--out", str(tmp_path), "--iterations", "1"]) == 1
-    assert "--force" in capsys.readouterr().out
+    assert "--force" in capsys.readouterr().err  # one line on stderr, before training
     assert precious.read_text() == "my own drawing"
 
 

@@ -7,6 +7,7 @@ they reached), which is much faster than a subprocess per example.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -33,11 +34,23 @@ def written(out: Path) -> set[str]:
     return {p.name for p in out.iterdir()}
 
 
-def test_sine_to_cosine(tmp_path: Path) -> None:
+HAVE_PLOTS = importlib.util.find_spec("matplotlib") is not None
+
+
+def plots(capsys: pytest.CaptureFixture, *names: str) -> set[str]:
+    """The plots an example writes: ``names`` with matplotlib (the plots extra); without
+    it none, and the example must have said how to get them."""
+    if HAVE_PLOTS:
+        return set(names)
+    assert "pip install 'microgradrnn[plots]'" in capsys.readouterr().out
+    return set()
+
+
+def test_sine_to_cosine(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     r = run("sine_to_cosine", tmp_path)
     assert r["test_mse"] < 1e-2
     assert r["final_loss"] < r["first_loss"] / 10
-    assert written(tmp_path) == {"sine_to_cosine.png"}
+    assert written(tmp_path) == plots(capsys, "sine_to_cosine.png")
 
 
 def test_binary_addition(tmp_path: Path) -> None:
@@ -46,7 +59,7 @@ def test_binary_addition(tmp_path: Path) -> None:
     assert r["final_loss"] < r["first_loss"] / 10
 
 
-def test_char_rnn(tmp_path: Path) -> None:
+def test_char_rnn(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     r = run("char_rnn", tmp_path)
     entropy = r["unigram_entropy"]
     assert 2.5 < entropy < 4.0  # source code: about 3.2 nats per character
@@ -54,10 +67,10 @@ def test_char_rnn(tmp_path: Path) -> None:
     assert r["held_out_loss"] < entropy - r["margin"]  # it did not just memorise
     assert set(r["samples"]) == {0.5, 1.0}
     assert all(s.startswith("def ") and len(s) > 100 for s in r["samples"].values())
-    assert written(tmp_path) == {"char_rnn_loss.png"}
+    assert written(tmp_path) == plots(capsys, "char_rnn_loss.png")
 
 
-def test_vanishing_gradients(tmp_path: Path) -> None:
+def test_vanishing_gradients(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     r = run("vanishing_gradients", tmp_path)
     rates, bounds = r["rates"], r["bounds"]
     for name, bound in bounds.items():  # the classic bound holds for every f and ||W_hh||
@@ -69,8 +82,8 @@ def test_vanishing_gradients(tmp_path: Path) -> None:
     assert by["LSTM, b_f = 2"] > by["LSTM (PyTorch)"]  # a forget bias carries error back
     for M in r["maps"].values():  # T x T, nothing above the diagonal
         assert M.shape == (r["T"], r["T"])
-    assert written(tmp_path) == {
-        "vanishing_gradients_map.png", "vanishing_gradients_decay.png",
+    assert written(tmp_path) == plots(
+        capsys, "vanishing_gradients_map.png", "vanishing_gradients_decay.png") | {
         "vanishing_gradients_sigmoid_cells.svg", "vanishing_gradients_lstm_cells.svg"}
     assert (tmp_path / "vanishing_gradients_lstm_cells.svg").read_text().startswith("<?xml")
 

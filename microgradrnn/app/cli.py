@@ -1,11 +1,26 @@
-"""The ``microgradrnn`` command line."""
+"""The ``microgradrnn`` command line.
+
+Errors never end in a traceback: a usage error (a bad argument) is one line on stderr and
+exit status 2; a runtime error (a file that may not be overwritten, a folder that is a
+file, no Graphviz engine, out of memory) one line on stderr and status 1. Set
+MICROGRADRNN_TRACEBACK=1 to see the traceback of an unexpected error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
+
+# The sizes ``microgradrnn render`` accepts. It draws a picture: the hidden size changes
+# the numbers, not the boxes, and the gradient recorded on every edge into a weight is
+# weight-sized (H x H, per step and layer), so these keep the largest model within about
+# 1 GB and a minute.
+MAX_HIDDEN = 32
+MAX_STEPS = 500
+MAX_LAYERS = 8
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,7 +59,8 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
                    help="overwrite existing files of the same names")
     p.add_argument("--iterations", type=_positive_int, default=600, metavar="N",
                    help="training iterations (default: 600)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, a non-negative integer (default: 0)")
     p.set_defaults(run=_run_demo)
 
 
@@ -69,20 +85,21 @@ def _add_render(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn",
                    help="the recurrent cell (default: rnn, a tanh RNN)")
-    p.add_argument("--layers", type=_positive_int, default=1, metavar="N",
-                   help="stacked layers (default: 1)")
-    p.add_argument("--steps", type=_positive_int, default=4, metavar="T",
-                   help="time steps to unroll (default: 4)")
+    p.add_argument("--layers", type=_bounded(MAX_LAYERS), default=1, metavar="N",
+                   help=f"stacked layers, 1..{MAX_LAYERS} (default: 1)")
+    p.add_argument("--steps", type=_bounded(MAX_STEPS), default=4, metavar="T",
+                   help=f"time steps to unroll, 1..{MAX_STEPS} (default: 4)")
     p.add_argument("--view", choices=("cells", "ops"), default="cells",
                    help="cells: one node per state and step; ops: every op (default: cells)")
     p.add_argument("--loss-at", type=int, metavar="t",
                    help="draw the gradient of the loss of step t alone (1..T; default: "
                    "the gradient of the total loss L)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, a non-negative integer (default: 0)")
     p.add_argument("--bidirectional", action="store_true",
                    help="bidirectional layers (a forward and a backward direction)")
-    p.add_argument("--hidden", type=_positive_int, default=3, metavar="H",
-                   help="hidden size (default: 3)")
+    p.add_argument("--hidden", type=_bounded(MAX_HIDDEN), default=3, metavar="H",
+                   help=f"hidden size, 1..{MAX_HIDDEN} (default: 3)")
     p.add_argument("--fused", action="store_true",
                    help="fused steps (fused=True): one op per step in the ops view (three "
                    "for the LSTM) instead of every op; the same numbers")
@@ -127,12 +144,44 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _bounded(limit: int) -> Callable[[str], int]:
+    """An argparse type: an integer in 1..limit, checked before anything is allocated."""
+
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"{value} is too large: at most {limit}")
+        return value
+
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
+def _fail(message: str, code: int) -> int:
+    """Print ``microgradrnn <message>`` as one line on stderr; return ``code``."""
+    from .progress import say
+
+    say(f"microgradrnn {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return its exit status (0, 1 runtime error, 2 usage error)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.version:
-            from . import __version__
+            from .. import __version__
 
             print(__version__)
             return 0
@@ -142,7 +191,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else 1
+    except KeyboardInterrupt:
+        return _fail(": interrupted", 130)
+    except MemoryError:
+        return _fail(": out of memory; try smaller sizes", 1)
+    except OSError as e:
+        if e.filename is not None:  # the system's, about a file
+            return _fail(f": cannot write {e.filename}: {e.strerror}", 1)
+        return _fail(_first_line(e), 1)  # ours: "render: ...", "demo: ..."
+    except Exception as e:
+        from ..viz import EngineError
 
+        if isinstance(e, EngineError):
+            return _fail(_first_line(e), 1)
+        if os.environ.get("MICROGRADRNN_TRACEBACK"):
+            raise
+        return _fail(f": unexpected {type(e).__name__}: {_first_line(e)} (a bug; "
+                     "MICROGRADRNN_TRACEBACK=1 shows where)", 1)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,7 @@ import numpy as np
 from .. import datasets, optim
 from ..engine import Tensor, gradient_flow, no_grad, toposort
 from .outfiles import check_targets, marked_svg
-from .progress import Progress
+from .progress import Progress, say
 from .seqmodel import PerStepModel
 from .svgplot import line_chart
 
@@ -64,14 +64,20 @@ def run(
     seed: int = 0,
     progress: bool | None = None,
 ) -> DemoResult:
-    """Train, evaluate, draw. Writes demo-cells.svg and demo-gradients.svg into ``out``."""
+    """Train, evaluate, draw. Writes demo-cells.svg and demo-gradients.svg into ``out``
+    (created if missing).
+
+    Raises, before training, FileExistsError for a file microgradrnn did not write (unless
+    ``force``), NotADirectoryError if ``out`` is a file, IsADirectoryError if one of the
+    two names is a folder.
+    """
     from .. import viz  # graphviz loads only when drawing
 
     start = time.perf_counter()
     out = Path(out)
     files = {"cells view": out / "demo-cells.svg",
              "gradient plot": out / "demo-gradients.svg"}
-    check_targets(list(files.values()), force)
+    check_targets(list(files.values()), force, elsewhere="choose another --out DIR")
 
     model = SineToCosine(seed=seed)
     opt = optim.Adam(model.parameters(), lr=0.01)
@@ -111,18 +117,15 @@ def run(
 
 
 def main(out: str, force: bool, iterations: int, seed: int) -> int:
-    """Run the demo and report where it wrote what."""
-    try:
-        result = run(out, force=force, iterations=iterations, seed=seed)
-    except FileExistsError as e:
-        print(e)
-        return 1
-    print(f"trained in {result.seconds:.1f} s: loss per step {result.first_loss:.3f} -> "
-          f"{result.final_loss:.4f}; test mean squared error {result.test_mse:.2e} "
-          f"(steps {WARMUP + 1}..T)")
+    """Run the demo and report where it wrote what. Errors (a file it may not overwrite,
+    --out not a folder) are raised for the command line to report before any training."""
+    result = run(out, force=force, iterations=iterations, seed=seed)
+    say(f"trained in {result.seconds:.1f} s: loss per step {result.first_loss:.3f} -> "
+        f"{result.final_loss:.4f}; test mean squared error {result.test_mse:.2e} "
+        f"(steps {WARMUP + 1}..T)")
     for layer, values in result.gradient_norms.items():
-        print(f"layer {layer}: ‖∂L_T/∂h_t‖ is {values[-1]:.2g} at t = T and "
-              f"{values[0]:.2g} at t = 1")
+        say(f"layer {layer}: ‖∂L_T/∂h_t‖ is {values[-1]:.2g} at t = T and "
+            f"{values[0]:.2g} at t = 1")
     for what, path in result.files.items():
-        print(f"wrote the {what} to {path}")
+        say(f"wrote the {what} to {path}")
     return 0

@@ -8,6 +8,7 @@ end of a PDF.
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -19,16 +20,39 @@ _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
 def check_targets(paths: list[Path], force: bool, who: str = "demo",
                   elsewhere: str = "--out DIR to write elsewhere") -> None:
-    """Refuse to overwrite a file that microgradrnn did not write, unless forced.
+    """Check, before any work, that every path can be written as a file.
 
-    Raises FileExistsError with a one-line message naming ``who``, the file, and how to
-    write elsewhere.
+    Refuses (even with ``force``) a path that is a directory or lies under a file, and,
+    unless forced, a file that microgradrnn did not write. Raises an OSError subclass
+    (FileExistsError, IsADirectoryError, NotADirectoryError) with a one-line message
+    naming ``who``, the file, and how to write elsewhere.
     """
     for path in paths:
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"{who}: {path} is a directory, not a file; {elsewhere}")
+        check_folder(path.parent, who, elsewhere)
         if path.exists() and not force and not _is_ours(path):
             raise FileExistsError(
                 f"{who}: {path} exists and was not written by microgradrnn; "
                 f"pass --force to overwrite it, or {elsewhere}")
+
+
+def check_folder(folder: Path, who: str, elsewhere: str) -> None:
+    """Check that ``folder`` is, or can be created as, a folder we may write into.
+
+    Raises NotADirectoryError if it (or the nearest part of it that exists) is a file,
+    PermissionError if that part cannot be written.
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(
+            f"{who}: {existing} is a file, not a folder; {elsewhere}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"{who}: cannot write into {existing} (permission denied); "
+                              f"{elsewhere}")
 
 
 def _is_ours(path: Path) -> bool:

@@ -1,9 +1,40 @@
-"""A progress bar: tqdm when installed, otherwise a one-line bar, silent off a terminal."""
+"""Terminal output: a progress bar (tqdm when installed, otherwise a one-line bar, silent
+off a terminal), and ``say``, which prints a line any terminal can show."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from typing import TextIO
+
+# What the command line's messages need where a terminal cannot show them (an ASCII or
+# Latin-1 terminal, PYTHONIOENCODING=ascii): ‖∂L₂₄/∂hₜ‖ reads as ||dL_24/dh_t||.
+_ASCII = str.maketrans({"‖": "||", "∂": "d", "→": "->", "←": "<-", "≤": "<=", "≥": ">=",
+                        "−": "-", "…": "...", "Σ": "sum ", "ₜ": "t", "′": "'",
+                        **{chr(0x2080 + d): str(d) for d in range(10)},
+                        **{c: str(d) for d, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}})
+
+
+def printable(text: str, stream: TextIO) -> str:
+    """``text`` as ``stream`` can encode it: unchanged when it can, else with ASCII
+    stand-ins for the symbols above and backslash escapes for anything else."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        pass
+    text = text.translate(_ASCII)
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def say(text: str, file: TextIO | None = None) -> None:
+    """Print one line to ``file`` (default stdout) in a form its encoding can show."""
+    stream = sys.stdout if file is None else file
+    print(printable(text, stream), file=stream)
 
 
 class Progress:

@@ -3,13 +3,13 @@ gradient flow recorded, and draw its unrolled graph (cells view or ops view) to 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from .. import nn
 from .outfiles import check_targets, marked
+from .progress import say
 from .seqmodel import PerStepModel
 
 FORMATS = ("svg", "png", "dot", "pdf")
@@ -49,18 +49,18 @@ def draw(cell: str = "rnn", layers: int = 1, steps: int = 4, view: str = "cells"
 
 def main(out: str, force: bool, dpi: int | None = None, **options) -> int:
     """Draw and write ``out`` (a png at ``dpi``); report what was written. Returns the
-    exit code."""
-    from ..viz import EngineError
+    exit code.
 
+    Raises, before drawing, FileExistsError for a file microgradrnn did not write (unless
+    ``force``), IsADirectoryError if ``out`` is a folder, NotADirectoryError if it lies
+    under a file; ``viz.EngineError`` if no Graphviz engine can draw it. Nothing is
+    written unless the drawing succeeded.
+    """
     path = Path(out)
     fmt = format_of(path)
-    try:
-        check_targets([path], force, who="render", elsewhere="choose another -o FILE")
-        data = draw(**options).pipe(fmt, dpi=dpi)
-    except (FileExistsError, EngineError) as e:
-        print(str(e).splitlines()[0], file=sys.stderr)
-        return 1
+    check_targets([path], force, who="render", elsewhere="choose another -o FILE")
+    data = draw(**options).pipe(fmt, dpi=dpi)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(marked(data, fmt, "render"))  # type: ignore[arg-type]
-    print(f"wrote the {options.get('view', 'cells')} view to {path}")
+    say(f"wrote the {options.get('view', 'cells')} view to {path}")
     return 0

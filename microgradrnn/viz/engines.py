@@ -1,8 +1,10 @@
 """Finding a Graphviz engine and running it on DOT source.
 
 System Graphviz ``dot`` is used when it is on PATH (best typography, pdf). Otherwise the
-``graphviz-pure`` binary that pip installs next to the Python executable (svg, png, json,
-dot, plain; no pdf).
+``graphviz-pure`` binary that pip installs with the package (svg, png, json, dot, plain; no
+pdf): next to the Python executable, on PATH, or wherever the installed distribution's
+files say it is (``pip install --user`` puts it in a scripts folder that is often not on
+PATH, e.g. ~/.local/bin, which a notebook's kernel does not see).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 PURE_FORMATS = frozenset({"svg", "png", "json", "dot", "plain", "xdot", "canon", "gv"})
@@ -28,12 +31,27 @@ def find_dot() -> str | None:
 
 
 def find_pure() -> str | None:
-    """The ``graphviz-pure`` binary next to the Python executable or on PATH, or None."""
+    """The ``graphviz-pure`` binary, or None: next to the Python executable, on PATH, or
+    among the files the installed ``graphviz-pure`` distribution recorded."""
     name = "graphviz-pure.exe" if os.name == "nt" else "graphviz-pure"
     here = Path(sys.executable).parent / name
     if here.is_file():
         return str(here)
-    return shutil.which("graphviz-pure")
+    return shutil.which("graphviz-pure") or _installed_pure(name)
+
+
+def _installed_pure(name: str) -> str | None:
+    """The binary as pip recorded it in the distribution's RECORD (its scripts folder)."""
+    try:
+        files = metadata.distribution("graphviz-pure").files or []
+    except metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == name:
+            path = Path(file.locate()).resolve()
+            if path.is_file() and os.access(path, os.X_OK):
+                return str(path)
+    return None
 
 
 def choose(fmt: str, engine: str | None = None) -> list[str]:
