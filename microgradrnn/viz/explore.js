@@ -48,7 +48,7 @@ panel.innerHTML = `
   the engine's backward loop (reversed topological order) reaches each one's tensor; the
   many ops inside a cell are contracted into one edge, and an edge counts as arrived once the
   op sending its gradient has run. Numbers are additive shares: the roads into a node add up
-  to its ‖grad‖. Keys: ← → step, space play/pause, Home/End, Tab to the controls.</p>`;
+  to its ‖grad‖. Keys: ← → step, space play/pause, Home/End, + − zoom, Tab to the controls and nodes.</p>`;
 const $ = (id) => document.getElementById(id);
 
 // ---- drawing one state ----------------------------------------------------------------
@@ -78,6 +78,19 @@ function applyRoot() {
     const t = g.querySelector("tspan.num");
     if (t) t.textContent = text;
   });
+  // the heading drawn in the picture: its weights' numbers and which root it shows
+  for (const t of svg.querySelectorAll("text")) {
+    let s = t.textContent;
+    if (s.includes("shared weights")) {
+      const was = t.dataset.shown ? JSON.parse(t.dataset.shown) : D.roots[0].header;
+      R.header.forEach(([w, v], j) => { s = s.replace(w + " " + was[j][1], w + " " + v); });
+      t.dataset.shown = JSON.stringify(R.header);
+      t.textContent = s;
+    } else if (/gradients of (the root L|L\S* only)$/.test(s)) {
+      t.textContent = s.replace(/gradients of (the root L|L\S* only)$/,
+        state.root === 0 ? "gradients of the root L" : "gradients of " + R.name + " only");
+    }
+  }
   drawPlot();
   drawWeights();
 }
@@ -311,5 +324,18 @@ for (const k of D.keys) {
   g.addEventListener("click", () => showNode(k.id));
   g.addEventListener("focus", () => showNode(k.id));
 }
+// the picture fits the window's height at first (no smaller than half size); + and - zoom
+const size = [svg.width.baseVal.value, svg.height.baseVal.value];
+let zoom = Math.max(0.5, Math.min(1, (document.getElementById("view").clientHeight - 4) /
+  size[1]));
+function applyZoom() {
+  svg.style.width = size[0] * zoom + "px";
+  svg.style.height = size[1] * zoom + "px";
+}
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "+" || ev.key === "=") { zoom = Math.min(2, zoom * 1.2); applyZoom(); }
+  else if (ev.key === "-") { zoom = Math.max(0.2, zoom / 1.2); applyZoom(); }
+});
+applyZoom();
 applyRoot();
 applyStep();

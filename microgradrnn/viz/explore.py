@@ -170,6 +170,7 @@ def _root_numbers(graph: Any, name: str, root: Tensor, fl: Any, slots: list, par
     """One root's flow on the picture: per key node ||grad||, per edge its norm, share and
     pen width, the walk, and per shared weight its gradient split by step."""
     nodes = graph.nodes
+    heads = head_params(graph)
     cells = contract(graph, fl)
     order = list(reversed(toposort(root)))
     pos = {id(n): p for p, n in enumerate(order)}
@@ -195,7 +196,9 @@ def _root_numbers(graph: Any, name: str, root: Tensor, fl: Any, slots: list, par
              for i in range(len(cells.edges))]
     return {"name": name, "t": root.tags.get("t") if root is not graph.root else None,
             "walk": walk_slots, "grads": grads, "gradText": [dot.num(g) for g in grads],
-            "edges": edges, "weights": [_weight_steps(graph, fl, w, steps) for w in params]}
+            "edges": edges, "weights": [_weight_steps(graph, fl, w, steps) for w in params],
+            "header": [[_text(weight_name(nodes[w].label, w in heads)), dot.num(norm(
+                fl.grad(nodes[w])))] for w in params if not is_bias(nodes[w])]}
 
 
 def _arrival(graph: Any, cells: Any, e: Any, slots: list, pos: dict, step_of_pos: list[int]
