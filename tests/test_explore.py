@@ -161,3 +161,22 @@ def test_jupyter_display_is_a_sandboxed_frame():
     loss, _ = model_loss("rnn", layers=1, T=2)
     shown = viz.explore(loss)._repr_html_()
     assert shown.startswith("<iframe srcdoc=") and "&lt;!DOCTYPE html&gt;" in shown
+
+
+def test_the_command_writes_a_marked_page_and_keeps_other_files(tmp_path, capsys):
+    from microgradrnn.app.cli import main
+
+    out = tmp_path / "bptt.html"
+    args = ["explore", "--cell", "lstm", "--layers", "2", "--steps", "3", "-o", str(out)]
+    assert main(args) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>\n<!-- made by microgradrnn explore -->")
+    assert len(embedded(page)["roots"]) == 4  # L, L_1, L_2, L_3
+    assert main(args) == 0  # our own file: replaced without --force
+    mine = tmp_path / "mine.html"
+    mine.write_text("my notes")
+    assert main(["explore", "-o", str(mine)]) == 1
+    assert "pass --force" in capsys.readouterr().err and mine.read_text() == "my notes"
+    assert main(["explore", "-o", str(mine), "--force"]) == 0
+    assert main(["explore", "-o", str(tmp_path / "x.svg")]) == 2
+    assert "-o must end in .html" in capsys.readouterr().err

@@ -183,7 +183,7 @@ def _root_numbers(graph: Any, name: str, root: Tensor, fl: Any, slots: list, par
     for i, e in enumerate(cells.edges):
         by_src.setdefault(e.src, []).append(i)
     shares: dict[int, float] = {}
-    for src, ids in by_src.items():
+    for ids in by_src.values():
         have = [i for i in ids if cells.edges[i].flow is not None]
         for i, s in zip(have, additive_shares([cells.edges[i].flow for i in have]),
                         strict=True):
