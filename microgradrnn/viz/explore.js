@@ -167,7 +167,8 @@ function story(pos) {
       .join(" + ");
   }
   p.textContent = text + ".";
-  const next = D.edges.filter((e) => e.dst === id).map((e) => D.keys[keyIx.get(e.src)].name);
+  const next = D.edges.filter((e) => e.dst === id && R.walk.includes(keyIx.get(e.src)))
+    .map((e) => name(e.src));
   const more = [p];
   if (next.length) {
     more.push(el("p", { class: "muted" }, "From here its gradient goes on to " +
@@ -208,7 +209,7 @@ function drawWeights() {
   box.innerHTML = "";
   D.weights.forEach((w, i) => {
     const b = el("button", { class: "weight" + (w.bias ? " bias" : ""), "data-w": i },
-      w.name + (w.bias ? " (" + w.label + ")" : "") + "  " + num(R.weights[i].grad));
+      w.name + (w.bias && w.label !== w.name ? " (" + w.label + ")" : "") + "  " + num(R.weights[i].grad));
     b.addEventListener("click", () => { state.weight = i; drawWeightChart(); });
     box.append(b);
   });

@@ -61,6 +61,8 @@ def explore(loss: Tensor, *, title: str | None = None) -> Explorer:
     svg = draw_cells(loss, flow=flows[0], fold=False, arrows="gradient",
                      title=title).pipe("svg", encoding="utf-8")
     data = _record(graph, roots, flows, steps)
+    if title:
+        data["title"] = title
     return Explorer(_mark_svg(svg, data), data)
 
 
