@@ -14,8 +14,8 @@ from .picture import Picture
 from .shares import additive_shares, flow_shares
 
 __all__ = [
-    "EngineError", "Explorer", "Picture", "additive_shares", "draw_cells", "draw_ops", "explore", "flow_shares",
-    "render", "to_svg",
+    "EngineError", "Explorer", "Picture", "additive_shares", "draw_cells", "draw_ops",
+    "explore", "flow_shares", "render", "to_svg",
 ]
 
 
