@@ -22,14 +22,16 @@ Nothing is re-run per measurement: the forward pass builds one graph, and
 ``gradient_flow(L_t)`` backpropagates each loss term alone on that retained graph,
 giving ||dL_t/dh_k|| for every k. The T x T map of these norms is the picture of BPTT:
 row t is how far back L_t reaches. ``viz.draw_cells`` draws L_T's flow on the unrolled
-network, folded in the middle.
+network, folded in the middle, and ``viz.explore`` writes a page in which every L_t's flow
+can be picked and its backward pass walked step by step (a shorter unroll of the tanh RNN
+with ||W_hh|| = 4, small enough to draw without folding).
 """
 
 from __future__ import annotations
 
 # isort: off
 # _common comes first: it configures numpy before numpy loads.
-from _common import Timer, parse_args, pyplot, reached, render, save_figure
+from _common import Timer, parse_args, pyplot, reached, render, save_figure, write
 # isort: on
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,12 +41,15 @@ import numpy as np
 
 from microgradrnn import Tensor, gradient_flow, nn, viz
 from microgradrnn import functional as F
+from microgradrnn.app.explore import marked_html
 from microgradrnn.engine import toposort
 
 INPUTS, HIDDEN, BATCH = 4, 32, 16
 OUTPUTS = (  # what it writes into --out
     "vanishing_gradients_map.png", "vanishing_gradients_decay.png",
-    "vanishing_gradients_sigmoid_cells.svg", "vanishing_gradients_lstm_cells.svg")
+    "vanishing_gradients_sigmoid_cells.svg", "vanishing_gradients_lstm_cells.svg",
+    "vanishing_gradients_explorer.html")
+EXPLORER_STEPS = 12  # the explorer page unrolls the tanh RNN with ||W_hh|| = 4 this far
 MAX_SLOPE = {"sigmoid": 0.25, "tanh": 1.0}  # max f'(z), reached at z = 0
 
 
@@ -184,6 +189,13 @@ def plot(names: list[str], bounds: list[float | None], maps: list[np.ndarray], o
     save_figure(fig, out, OUTPUTS[1])
 
 
+def explorer(layer: nn.Module, x: np.ndarray, targets: np.ndarray, out: Path) -> Path:
+    """The BPTT explorer page of the first ``EXPLORER_STEPS`` steps (batch of one)."""
+    L, _ = unroll(layer, x[:EXPLORER_STEPS, :1], targets[:EXPLORER_STEPS, :1])
+    page = viz.explore(L, title=f"tanh RNN, ||W_hh|| = 4, T = {EXPLORER_STEPS}")
+    return write(out, OUTPUTS[4], marked_html(page.html(), "example").encode("utf-8"))
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     """Measure, print, plot and draw; return {"rates": {name: per-step factor}, ...}."""
     args = parse_args(__doc__, argv, OUTPUTS)
@@ -208,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         picture = viz.draw_cells(L, flow=gradient_flow(L_T), fold=True, arrows="gradient",
                                  title=f"{' '.join(name.split())}: the flow of L_{T} alone")
         render(picture, args.out, file)
+    explorer(cases(np.random.default_rng(args.seed))[4].layer, x, targets, args.out)
     rates = {n: float((M[-1, 0] / M[-1, -1]) ** (1 / (T - 1)))
              for n, M in zip(names, maps, strict=True)}
     bound_of = dict(zip(names, bounds, strict=True))

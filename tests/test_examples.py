@@ -84,8 +84,11 @@ def test_vanishing_gradients(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
         assert M.shape == (r["T"], r["T"])
     assert written(tmp_path) == plots(
         capsys, "vanishing_gradients_map.png", "vanishing_gradients_decay.png") | {
-        "vanishing_gradients_sigmoid_cells.svg", "vanishing_gradients_lstm_cells.svg"}
+        "vanishing_gradients_sigmoid_cells.svg", "vanishing_gradients_lstm_cells.svg",
+        "vanishing_gradients_explorer.html"}
     assert (tmp_path / "vanishing_gradients_lstm_cells.svg").read_text().startswith("<?xml")
+    page = (tmp_path / "vanishing_gradients_explorer.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>\n<!-- made by microgradrnn example -->")
 
 
 def test_custom_cell(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(commands)
     _add_render(commands)
+    _add_explore(commands)
     return parser
 
 
@@ -132,6 +133,45 @@ def _run_render(args: argparse.Namespace) -> int:
                        steps=args.steps, view=args.view, loss_at=args.loss_at,
                        seed=args.seed, bidirectional=args.bidirectional, hidden=args.hidden,
                        fused=args.fused, dpi=args.dpi)
+
+
+def _add_explore(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "explore",
+        help="write an interactive page that walks the backward pass (BPTT explorer)",
+        description="Build the same small seeded model as render and write one "
+        "self-contained HTML page: the cells view of its unrolled graph, where you pick "
+        "the loss to follow (L or any L_t), step through the backward pass in the "
+        "engine's order, and inspect nodes and shared weights. It needs no network.",
+        epilog="example: microgradrnn explore --cell lstm --layers 2 --steps 8 -o bptt.html",
+    )
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn",
+                   help="the recurrent cell (default: rnn, a tanh RNN)")
+    p.add_argument("--layers", type=_positive_int, default=1, metavar="N",
+                   help="stacked layers (default: 1)")
+    p.add_argument("--steps", type=_positive_int, default=4, metavar="T",
+                   help="time steps to unroll (default: 4)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--bidirectional", action="store_true",
+                   help="bidirectional layers (a forward and a backward direction)")
+    p.add_argument("--hidden", type=_positive_int, default=3, metavar="H",
+                   help="hidden size (default: 3)")
+    p.add_argument("--fused", action="store_true", help="fused steps (the same numbers)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the page to write (.html)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite FILE even if microgradrnn did not write it")
+    p.set_defaults(run=_run_explore, parser=p)
+
+
+def _run_explore(args: argparse.Namespace) -> int:
+    from . import explore
+
+    if not args.output.lower().endswith((".html", ".htm")):
+        args.parser.error(f"the page is HTML: -o must end in .html, got {args.output!r}")
+    return explore.main(args.output, args.force, cell=args.cell, layers=args.layers,
+                        steps=args.steps, seed=args.seed, bidirectional=args.bidirectional,
+                        hidden=args.hidden, fused=args.fused)
 
 
 def _positive_int(text: str) -> int:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from .cells_view import draw_cells
 from .engines import EngineError
+from .explore import Explorer, explore
 from .ops_view import draw_ops
 from .picture import Picture
 from .shares import additive_shares, flow_shares
 
 __all__ = [
-    "EngineError", "Picture", "additive_shares", "draw_cells", "draw_ops", "flow_shares",
-    "render", "to_svg",
+    "EngineError", "Explorer", "Picture", "additive_shares", "draw_cells", "draw_ops",
+    "explore", "flow_shares", "render", "to_svg",
 ]
 
 
