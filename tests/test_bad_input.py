@@ -2,12 +2,19 @@
 names the op, the argument or the file (or the behaviour PyTorch users expect), and
 nothing is left half done. Grouped by where the input enters the library."""
 
+import os
 import re
+import subprocess
+import sys
+import sysconfig
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from microgradrnn import Tensor, nn, optim
+from microgradrnn.app import cli, demo, outfiles, render
 
 # -- the engine: tensors, backward, in-place writes ------------------------------------
 
@@ -199,17 +206,6 @@ def test_a_pickled_npz_is_refused_and_nothing_is_loaded(tmp_path):
 # Every command-line error is one line on stderr, never a traceback: exit status 2 for a
 # bad argument (argparse's convention), 1 for a runtime error; nothing is written.
 
-import os
-import subprocess
-import sys
-import sysconfig
-import xml.etree.ElementTree as ET
-from pathlib import Path
-
-import numpy as np
-import pytest
-
-from microgradrnn.app import cli, demo, outfiles, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
