@@ -14,6 +14,8 @@ from . import (
 from .engine import (
     AnomalyError,
     Flow,
+    Outer,
+    Scatter,
     Tensor,
     current_tags,
     detect_anomaly,
@@ -41,7 +43,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "AnomalyError", "Flow", "GradcheckError", "Tensor", "Value", "concatenate",
+    "AnomalyError", "Flow", "GradcheckError", "Outer", "Scatter", "Tensor", "Value", "concatenate",
     "current_tags", "detect_anomaly", "from_op", "functional", "gradcheck",
     "gradient_flow", "is_grad_enabled", "linear", "maximum", "minimum", "nn", "no_grad",
     "ops", "optim", "stack", "tags", "toposort", "unbind", "where",

@@ -1,13 +1,15 @@
 """The ops: each numpy forward next to its backward rule, with the math in a comment.
 
 A rule receives g = dL/d(output) and returns one gradient per input (None where an input
-needs none); the backward loop in ``engine.py`` reduces and accumulates them. The rules
+needs none, or ``Scatter``/``Outer``: see ``accumulate.py``); the engine adds them up. The rules
 are written with arithmetic operators so that the same code serves numpy arrays
 (``Tensor``) and Python floats (``Value``); transcendental functions go through small
 helpers that call ``math`` for floats, which is much faster than numpy on scalars.
 
-Importing this module attaches the operators and methods to ``Tensor``; the package's
-``__init__`` does that, so ``import microgradrnn`` (or any submodule) is enough.
+Importing this module attaches the operators and methods (and the array-like ones:
+``len``, ``item``, ``numpy``, ``repr``, ``detach``) to ``Tensor``; the package's
+``__init__`` does that, so ``import microgradrnn`` (or any submodule) is enough. The
+activations' kernels (``sigmoid_into``, ``tanh_into``) are in ``kernels.py``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,27 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Tensor, _const, _Outer, _Scatter, _shape, from_op
+from .engine import Outer, Scatter, Tensor, from_op
+from .kernels import TANH_EXP_FROM, sigmoid_into, tanh_into  # noqa: F401  (the old home)
 
 # ----------------------------------------------------------------------------------------
 # Ops. Each forward sits next to its backward rule, with the math in a comment.
+
+
+def _operand(x: Any, like: Tensor) -> Tensor:
+    """An operand of an op (``a + 2``) as a node: a Tensor as is, anything else a leaf
+    that needs no gradient. Next to a Value (float data) a number becomes a Value; next
+    to a Tensor it stays a Python float, a "weak" scalar in numpy's promotion rules, so
+    float32 stays float32."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+        data: Any = float(x)
+        out = object.__new__(like.__class__ if like._data.__class__ is float else Tensor)
+    else:
+        data, out = Tensor(x)._data, object.__new__(Tensor)
+    out._setup(data, False, (), None, "", "")
+    return out
 
 
 def _np_or_math(np_fn: Callable, math_fn: Callable) -> Callable:
@@ -49,52 +68,6 @@ def _math_sigmoid(x: float) -> float:
     return 0.5 * (math.tanh(0.5 * x) + 1.0)
 
 
-# Activations on arrays, written over their argument (callers pass a fresh array).
-# numpy's float64 tanh is a scalar libm loop (about 14 ns an element on our machines) but
-# its exp is vectorised (about 5 ns), so both are written with one exp:
-#   sigmoid(z) = 1 / (1 + e^-z)         exact to a few ulps everywhere (so always used);
-#   tanh(z)    = 2 sigmoid(2z) - 1      a few ulps of 1 off (absolute error <= 4e-16),
-#                                        so not relatively exact near 0.
-# The exp form of tanh takes seven numpy calls where np.tanh takes one, so below
-# TANH_EXP_FROM elements (measured here: 2-core AMD EPYC, numpy 2.4) np.tanh is faster
-# and is used. Tensor.tanh keeps numpy's exact tanh; the fused recurrent steps
-# (nn/fused.py), where speed is the point and h is O(1), use tanh_into. e^-z is clipped
-# where it would overflow the dtype (z < -708 in float64, -87 in float32): sigmoid then
-# moves by less than the dtype's smallest normal number.
-
-TANH_EXP_FROM = 1024  # elements
-
-
-def _exp_limit(dtype: np.dtype) -> float:
-    limit = _EXP_LIMITS.get(dtype)
-    if limit is None:
-        limit = _EXP_LIMITS[dtype] = float(np.log(np.finfo(dtype).max)) - 1.0
-    return limit
-
-
-_EXP_LIMITS: dict = {}
-
-
-def sigmoid_into(z: np.ndarray) -> np.ndarray:
-    """z <- sigmoid(z), in place; returns z."""
-    np.negative(z, out=z)
-    np.minimum(z, _exp_limit(z.dtype), out=z)
-    np.exp(z, out=z)
-    z += 1.0
-    return np.reciprocal(z, out=z)
-
-
-def tanh_into(z: np.ndarray) -> np.ndarray:
-    """z <- tanh(z), in place (on large arrays 2 sigmoid(2z) - 1: see above); returns z."""
-    if z.size < TANH_EXP_FROM:
-        return np.tanh(z, out=z)
-    z *= 2.0
-    sigmoid_into(z)
-    z *= 2.0
-    z -= 1.0
-    return z
-
-
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
     return sigmoid_into(np.array(x, dtype=np.result_type(x, np.float32)))
 
@@ -109,11 +82,12 @@ def _binary(op: str, f: Callable, a: Any, b: Any) -> Any:
     try:
         return f(a, b)
     except ValueError:
-        raise ValueError(f"{op}: shapes {_shape(a)} and {_shape(b)} do not broadcast") from None
+        raise ValueError(f"{op}: shapes {np.shape(a)} and {np.shape(b)} do not "
+                         "broadcast") from None
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    b = _const(b, a)
+    b = _operand(b, a)
     out = _binary("add", operator.add, a._data, b._data)
 
     def backward(g):  # d(a+b)/da = d(a+b)/db = 1
@@ -123,7 +97,7 @@ def add(a: Tensor, b: Any) -> Tensor:
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    b = _const(b, a)
+    b = _operand(b, a)
     out = _binary("sub", operator.sub, a._data, b._data)
 
     def backward(g):  # d(a-b)/da = 1, d(a-b)/db = -1
@@ -133,7 +107,7 @@ def sub(a: Tensor, b: Any) -> Tensor:
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    b = _const(b, a)
+    b = _operand(b, a)
     x, y = a._data, b._data
     out = _binary("mul", operator.mul, x, y)
 
@@ -144,7 +118,7 @@ def mul(a: Tensor, b: Any) -> Tensor:
 
 
 def div(a: Tensor, b: Any) -> Tensor:
-    b = _const(b, a)
+    b = _operand(b, a)
     x, y = a._data, b._data
     out = _binary("div", operator.truediv, x, y)
 
@@ -205,7 +179,7 @@ def neg(a: Tensor) -> Tensor:
 
 
 def _matmul_shapes_check(x: Any, y: Any) -> None:
-    sx, sy = _shape(x), _shape(y)
+    sx, sy = np.shape(x), np.shape(y)
     if not sx or not sy:
         raise ValueError(f"matmul: shapes {sx} and {sy}: operands must have at least 1 dimension")
     kx, ky = sx[-1], (sy[-2] if len(sy) > 1 else sy[0])
@@ -217,7 +191,7 @@ def _matmul_shapes_check(x: Any, y: Any) -> None:
 
 def matmul(a: Tensor, b: Any) -> Tensor:
     """a @ b with numpy's rules: 1-D, 2-D and batched N-D (batch dims broadcast)."""
-    b = _const(b, a)
+    b = _operand(b, a)
     x, y = a._data, b._data
     _matmul_shapes_check(x, y)
     try:
@@ -272,7 +246,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None:
         if bias._data.shape != (W.shape[0],):
             raise ValueError(
-                f"linear: bias of shape {_shape(bias._data)}, expected ({W.shape[0]},)")
+                f"linear: bias of shape {np.shape(bias._data)}, expected ({W.shape[0]},)")
         out += bias._data  # out is a fresh array
         parents = (x, weight, bias)
 
@@ -284,10 +258,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             if X.ndim != 2:
                 gx = gx.reshape(X.shape)
         # dW as its two factors: the engine multiplies those of all uses at once
-        gw = _Outer(g2, X2) if weight.requires_grad else None
+        gw = Outer(g2, X2) if weight.requires_grad else None
         if bias is None:
             return gx, gw
-        return gx, gw, (_Outer(g2, None) if bias.requires_grad else None)  # sum of g's rows
+        return gx, gw, (Outer(g2, None) if bias.requires_grad else None)  # sum of g's rows
 
     return from_op(out, parents, backward, "linear")
 
@@ -485,7 +459,7 @@ def getitem(a: Tensor, index: Any) -> Tensor:
             index = items
 
     def backward(g):  # d x[i] / dx scatters g back into a zero array at i
-        return (_Scatter(index, g, basic),)
+        return (Scatter(index, g, x.shape, basic),)
 
     return from_op(out, (a,), backward, "getitem")
 
@@ -500,18 +474,18 @@ def unbind(a: Tensor, axis: int = 0) -> tuple[Tensor, ...]:
     X = a._data
     if X.__class__ is not np.ndarray or X.ndim == 0:
         raise ValueError(f"unbind: needs a tensor with at least one axis, got shape "
-                         f"{_shape(X)}")
+                         f"{np.shape(X)}")
     if not -X.ndim <= axis < X.ndim:
         raise ValueError(f"unbind: axis {axis} is out of range for shape {X.shape}")
     lead = (slice(None),) * (axis % X.ndim)
     views = X if not lead else np.moveaxis(X, axis, 0)
-    return tuple(from_op(views[i], (a,), _scatter_back(lead + (i,)), "getitem")
+    return tuple(from_op(views[i], (a,), _scatter_back(lead + (i,), X.shape), "getitem")
                  for i in range(len(views)))
 
 
-def _scatter_back(index: tuple) -> Callable:
+def _scatter_back(index: tuple, shape: tuple[int, ...]) -> Callable:
     def backward(g):  # a basic index: the slice's gradient goes back into its place
-        return (_Scatter(index, g, True),)
+        return (Scatter(index, g, shape, True),)
     return backward
 
 
@@ -578,12 +552,12 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition)
     cond = cond.astype(bool)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(0.0)
-    a, b = _const(a, like), _const(b, like)
+    a, b = _operand(a, like), _operand(b, like)
     try:
         out = np.where(cond, a._data, b._data)
     except ValueError:
         raise ValueError(
-            f"where: shapes {cond.shape}, {_shape(a._data)} and {_shape(b._data)} "
+            f"where: shapes {cond.shape}, {np.shape(a._data)} and {np.shape(b._data)} "
             "do not broadcast"
         ) from None
 
@@ -596,7 +570,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 def _extremum(op: str, pick: Callable) -> Callable:
     def fn(a: Any, b: Any) -> Tensor:
         like = a if isinstance(a, Tensor) else b
-        a, b = _const(a, like), _const(b, like)
+        a, b = _operand(a, like), _operand(b, like)
         x, y = a._data, b._data
         out = _binary(op, pick, x, y)
 
@@ -636,20 +610,57 @@ def clip(a: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
 # Attach the ops to Tensor as operators and methods.
 
 
+def detach(a: Tensor) -> Tensor:
+    """The same values as a new leaf that does not require grad (cuts the graph)."""
+    out = object.__new__(Tensor)
+    out._setup(a._data, False, (), None, "", a.label)
+    out.tags = a.tags
+    return out
+
+
+def _len(a: Tensor) -> int:
+    if not a.shape:
+        raise TypeError("len() of a 0-d tensor")
+    return a.shape[0]
+
+
+def item(a: Tensor) -> float:
+    """The value of a one-element tensor as a Python float."""
+    if a.size != 1:
+        raise ValueError(f"item: tensor of shape {a.shape} has {a.size} elements")
+    return float(np.asarray(a._data).reshape(()))
+
+
+def _bool(a: Tensor) -> bool:
+    """Truth of a one-element tensor (numpy's rule); larger tensors are ambiguous."""
+    if a.size != 1:
+        raise ValueError(f"bool: a tensor of shape {a.shape} is ambiguous as a truth "
+                         "value; use (t > 0).any() or .all()")
+    return bool(item(a))
+
+
+def _repr(a: Tensor) -> str:
+    body = np.array2string(np.asarray(a._data), precision=4, separator=", ")
+    extra = f", op={a._op}" if a._op else ""
+    extra += ", requires_grad=True" if a.requires_grad else ""
+    extra += f", label={a.label!r}" if a.label else ""
+    return f"Tensor({body}{extra})"
+
+
 def _rsub(a: Tensor, b: Any) -> Tensor:
-    return sub(_const(b, a), a)
+    return sub(_operand(b, a), a)
 
 
 def _rdiv(a: Tensor, b: Any) -> Tensor:
-    return div(_const(b, a), a)
+    return div(_operand(b, a), a)
 
 
 def _rpow(a: Tensor, b: Any) -> Tensor:
-    return pow_(_const(b, a), a)
+    return pow_(_operand(b, a), a)
 
 
 def _rmatmul(a: Tensor, b: Any) -> Tensor:
-    return matmul(_const(b, a), a)
+    return matmul(_operand(b, a), a)
 
 
 def _compare(f: Callable) -> Callable:
@@ -659,12 +670,20 @@ def _compare(f: Callable) -> Callable:
     return method
 
 
+Tensor.ndim = property(lambda a: len(a.shape))
+Tensor.size = property(lambda a: math.prod(a.shape))
+Tensor.__len__ = _len
+Tensor.item = Tensor.__float__ = item
+Tensor.__bool__ = _bool
+Tensor.numpy = lambda a: np.array(a._data)  # a copy of the data
+Tensor.__repr__ = _repr
+Tensor.detach = detach
 Tensor.__add__ = add
-Tensor.__radd__ = lambda a, b: add(_const(b, a), a)
+Tensor.__radd__ = lambda a, b: add(_operand(b, a), a)
 Tensor.__sub__ = sub
 Tensor.__rsub__ = _rsub
 Tensor.__mul__ = mul
-Tensor.__rmul__ = lambda a, b: mul(_const(b, a), a)
+Tensor.__rmul__ = lambda a, b: mul(_operand(b, a), a)
 Tensor.__truediv__ = div
 Tensor.__rtruediv__ = _rdiv
 Tensor.__pow__ = pow_

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import engine
 from .engine import Tensor
 
 
@@ -32,16 +31,7 @@ class Value(Tensor):
             raise TypeError(f"Value: expected a real number, got {type(data).__name__}")
         if isinstance(data, complex):
             raise TypeError("Value: expected a real number, got complex")
-        self._data = float(data)
-        self._grad = None
-        self.requires_grad = True
-        self._parents = tuple(_children)
-        self._backward = None
-        self._op = _op
-        self.label = label
-        self.tags = engine._tags
-        self._hooks = None
-        self._flow = None
+        self._setup(float(data), True, tuple(_children), None, _op, label)
 
     @property
     def data(self) -> float:  # type: ignore[override]

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Tensor, _Outer, from_op
-from ..ops import sigmoid_into, tanh_into
+from ..engine import Outer, Tensor, from_op
+from ..kernels import sigmoid_into, tanh_into
 
 __all__ = ["rnn_cell", "lstm_gates", "lstm_c", "lstm_h", "gru_cell", "gru_input_bias"]
 
@@ -79,11 +79,11 @@ def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tenso
     dx = np.dot(dz, w_ih._data) if x.requires_grad else None
     dh = np.dot(dz, w_hh._data) if h.requires_grad else None
     # the weights' gradients as factors: the engine multiplies those of all steps at once
-    dw_ih = _Outer(dz, x._data) if w_ih.requires_grad else None
-    dw_hh = _Outer(dz, h._data) if w_hh.requires_grad else None
+    dw_ih = Outer(dz, x._data) if w_ih.requires_grad else None
+    dw_hh = Outer(dz, h._data) if w_hh.requires_grad else None
     if not has_bias:
         return dx, dh, dw_ih, dw_hh
-    db = _Outer(dz, None)  # sum of dz's rows, for both biases, summed with the others
+    db = Outer(dz, None)  # sum of dz's rows, for both biases, summed with the others
     return dx, dh, dw_ih, dw_hh, db, db
 
 
@@ -259,7 +259,7 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
         dz *= one_minus_z
         # h's side differs in n's block: gh_n enters n_pre times r, so
         # d(gh) = [dr_pre, dz_pre, dn_pre r]. A copy, not d_gi changed in place: the
-        # engine holds both as factors (_Outer) until it folds them.
+        # engine holds both as factors (Outer) until it folds them.
         d_gh = d_gi.copy()
         d_gh[:, 2 * H:] *= r
         # dx = d(gi) W_ih,  dh = d(gh) W_hh + g z (h' = ... + z h),
@@ -273,10 +273,10 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
         # weight's factor (the same array). The engine remembers its last join only and
         # folds W_ih, W_hh, b_ih, b_hh in turn, so here each of the four joins its own
         # (measured: about 1% of a training step at B=32, H=128)
-        dw_ih = _Outer(d_gi, x._data) if w_ih.requires_grad else None
-        dw_hh = _Outer(d_gh, h._data) if w_hh.requires_grad else None
+        dw_ih = Outer(d_gi, x._data) if w_ih.requires_grad else None
+        dw_hh = Outer(d_gh, h._data) if w_hh.requires_grad else None
         if b_ih is None:
             return dx, dh, dw_ih, dw_hh
-        return dx, dh, dw_ih, dw_hh, _Outer(d_gi, None), _Outer(d_gh, None)
+        return dx, dh, dw_ih, dw_hh, Outer(d_gi, None), Outer(d_gh, None)
 
     return from_op(out, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, "gru_cell")
