@@ -3,11 +3,15 @@
     python benchmarks/run.py [--quick] [--only W1,L2] [--rounds N] [--json PATH]
 
 Every contender of a workload (microgradrnn, the hand-written numpy reference, PyTorch's
-fused layer and its cell in a Python loop, micrograd for S1) is timed in every round, in
-a rotated order, so that machine noise hits all of them alike; a ratio is the median
-over rounds of the ratio within a round. BLAS and torch run on one thread (set before
-numpy or torch is imported). Peak memory of W3 is measured with tracemalloc in a
-separate, untimed pass. --quick runs tiny sizes for a smoke test.
+fused layer and its cell in a Python loop, the peers HIPS autograd and JAX jit, micrograd
+for S1) is timed in every round, in a rotated order, so that machine noise hits all of
+them alike; a ratio is the median over rounds of the ratio within a round. BLAS, torch
+and JAX run on one thread (set before numpy or torch is imported; JAX's backend started
+pinned to one CPU). Peak memory of W3 is measured with tracemalloc in a separate,
+untimed pass. Before any timing, every float64 contender's gradients are
+checked against the numpy reference's; one that disagrees is not timed (and said so).
+An optional reference that is not installed is named in the output. --quick runs tiny
+sizes for a smoke test: its targets are reported as not judged.
 
 Two further lines per RNN workload explain the ratios against PyTorch: the numpy
 reference against PyTorch, and numpy's matrix product time over torch's at the
@@ -45,6 +49,8 @@ if W.have_torch():
     import torch
 
     torch.set_num_threads(1)
+if W.peers.have_jax():
+    W.peers.start_jax()  # one CPU thread, synchronous: before any other JAX computation
 
 # (numerator, denominator, comparison, bound): the targets of the speed issue; comparison
 # "" reports the ratio with no target
@@ -74,6 +80,23 @@ REFERENCE = [("numpy", "torch_fused", "", 0.0), ("numpy", "torch_cell", "", 0.0)
 # choose; the other row is reported alongside.
 PATHS = ("microgradrnn", "microgradrnn_fused")
 MEMORY_TARGET = ("W3", 1.5)
+# The goals of issue 15 ("speed, round 2"), judged on the named path: "fused" is
+# microgradrnn_fused, "default" the composed layers (microgradrnn). (workloads,
+# numerator, denominator, comparison, bound, label)
+RECURRENT = ("W1", "W2", "W3", "W4", "L2", "G2")
+GOALS = [
+    (("W1",), "fused", "numpy", "<=", 3.0, "goal 1"),
+    (("W2", "W3", "L2"), "default", "microgradrnn_fused", "<=", 1.25, "goal 2"),
+    (("W2", "W3", "L2"), "fused", "jax_jit", "<=", 1.0, "goal 5"),
+    (RECURRENT, "fused", "torch_fused", "<", 1.0, "goal 6"),
+    (RECURRENT, "fused", "torch_cell", "<", 1.0, "goal 6"),
+    (RECURRENT, "fused", "autograd", "<", 1.0, "goal 6"),  # every eager peer
+]
+MEMORY_GOAL = ("W3", "default", 1.5, "goal 2")  # W3's default-path peak memory / numpy
+# a numerator -> the contenders it stands for ("microgradrnn": the faster of the two)
+NUMERATORS = {"microgradrnn": PATHS, "fused": ("microgradrnn_fused",),
+              "default": ("microgradrnn",)}
+GRAD_RTOL = 1e-7  # gradient check before timing: max |a - b| <= GRAD_RTOL * max |b|
 
 
 def machine() -> dict:
@@ -93,6 +116,14 @@ def machine() -> dict:
     if W.have_torch():
         info["torch"] = torch.__version__
         info["torch_threads"] = torch.get_num_threads()
+    if W.peers.have_autograd():
+        from importlib.metadata import version
+
+        info["autograd"] = version("autograd")
+    if W.peers.have_jax():
+        import jax
+
+        info["jax"] = jax.__version__
     if hasattr(os, "getloadavg"):
         info["loadavg_start"] = os.getloadavg()
     return info
@@ -131,8 +162,32 @@ def _timed(f, number: int) -> float:
     return (clock() - t0) / number
 
 
+def gradients_disagree(w: W.Workload, impls: dict) -> dict[str, str]:
+    """Each float64 contender whose loss or gradients differ from the numpy reference's
+    -> why. Run before any timing: a contender that computes something else is not
+    timed."""
+    if "numpy" not in impls:
+        return {}
+    ref_loss, ref = impls["numpy"].loss_and_grads()
+    out = {}
+    for name, impl in impls.items():
+        if name == "numpy" or name.endswith("_f32"):
+            continue
+        loss, grads = impl.loss_and_grads()
+        worst = max(float(np.max(np.abs(grads[k] - g))) / max(float(np.max(np.abs(g))),
+                                                            1e-300)
+                    for k, g in ref.items())
+        if not abs(loss - ref_loss) <= GRAD_RTOL * abs(ref_loss) or not worst <= GRAD_RTOL:
+            out[name] = (f"gradients disagree with the numpy reference (loss {loss:.10g} "
+                         f"vs {ref_loss:.10g}, worst relative error {worst:.3g}): not timed")
+    return out
+
+
 def bench_workload(w: W.Workload, rounds: int, budget: float, quick: bool) -> dict:
     impls = {name: f() for name, f in contenders(w, quick).items()}
+    refused = gradients_disagree(w, impls) if w.cell != "mlp" else {}
+    for name in refused:
+        del impls[name]
     number = {}
     for name, impl in impls.items():  # warm up, check, and size each timed block
         loss = impl.step()
@@ -157,23 +212,44 @@ def bench_workload(w: W.Workload, rounds: int, budget: float, quick: bool) -> di
                 times[name].append(time_steps(impls[name], number[name]))
     finally:
         gc.unfreeze()
+    absent = {**{n: f"not installed ({how})" for n, how in W.missing(w).items()}, **refused}
     result = {
         "workload": w.__dict__,
         "steps_per_round": number,
         "times_s": times,
         "median_s": {n: statistics.median(ts) for n, ts in times.items()},
+        "not_timed": absent,
         "ratios": [],
     }
-    for num, den, op, bound in TARGETS.get(w.name, []) + [F32] + REFERENCE:
+    goals = [(num, den, op, bound, label) for names_, num, den, op, bound, label in GOALS
+             if w.name in names_]
+    for num, den, op, bound, *label in (
+            [t + ("",) for t in TARGETS.get(w.name, []) + [F32] + REFERENCE] + goals):
+        rows = ratio_rows(num, den, times, absent)
+        for r in rows:
+            r["goal"] = label[0]
+        result["ratios"] += judged(rows, op, bound, judge=not quick)
+    return result
+
+
+def ratio_rows(num: str, den: str, times: dict, absent: dict) -> list[dict]:
+    """The per-round ratio rows of ``num`` over ``den``; a row saying why when one side
+    was not timed (not installed, or refused by the gradient check)."""
+    nums = [n for n in NUMERATORS.get(num, (num,)) if n in times]
+    if nums and den in times:
         rows = []
-        for n in (PATHS if num == "microgradrnn" else (num,)):
-            if n not in times or den not in times:
-                continue
+        for n in nums:
             per_round = [a / b for a, b in zip(times[n], times[den], strict=True)]
             rows.append({"ratio": f"{n} / {den}", "median": statistics.median(per_round),
                          "min": min(per_round), "max": max(per_round)})
-        result["ratios"] += judged(rows, op, bound)
-    return result
+        return rows
+    why = [f"{n}: {absent[n]}" for n in NUMERATORS.get(num, (num,)) + (den,) if n in absent]
+    if not why:
+        return []  # a contender this workload does not have (e.g. float32 for S1)
+    alias = NUMERATORS.get(num, (num,))
+    name = alias[0] if len(alias) == 1 else num
+    return [{"ratio": f"{name} / {den}", "median": None, "min": None, "max": None,
+             "note": "; ".join(why)}]
 
 
 def matmul_parity(w: W.Workload, repeat: int = 5) -> dict[str, float]:
@@ -200,15 +276,35 @@ def matmul_parity(w: W.Workload, repeat: int = 5) -> dict[str, float]:
     return out
 
 
-def judged(rows: list[dict], op: str, bound: float) -> list[dict]:
-    """The target is judged on the fastest row (the others get ok=None)."""
-    best = min(rows, key=lambda r: r["median"]) if rows else None
+def judged(rows: list[dict], op: str, bound: float, judge: bool = True) -> list[dict]:
+    """The target is judged on the fastest row (the others get ok=None); with ``judge``
+    false (the tiny --quick sizes, which no target was set for) none is judged."""
+    timed = [r for r in rows if r["median"] is not None]
+    best = min(timed, key=lambda r: r["median"]) if timed else None
     for r in rows:
         ratio = r["median"]
         r["target"] = f"{op} {bound:g}" if op else ""
-        r["ok"] = None if not op or r is not best else (
+        r["ok"] = None if not op or r is not best or not judge else (
             ratio <= bound if op == "<=" else ratio < bound)
+        if op and r is best and not judge:
+            r["note"] = "not judged at --quick sizes"
+        elif op and ratio is None:
+            r["note"] = "not judged: " + r["note"]
     return rows
+
+
+def status(r: dict) -> str:
+    """ok / MISSED / why the row was not judged / "" (no target, or not the best path)."""
+    if r["ok"] is not None:
+        return "ok" if r["ok"] else "MISSED"
+    return r.get("note", "")
+
+
+def fmt_ratio(r: dict) -> str:
+    if r["median"] is None:
+        return f"{'-':>9s}  {'':22s}"
+    rng = f"(range {r['min']:.3g}-{r['max']:.3g})"
+    return f"{r['median']:9.3g}  {rng:22s}"
 
 
 def peak_memory(w: W.Workload) -> dict:
@@ -246,7 +342,7 @@ def describe(w: W.Workload) -> str:
 def reference_note(r: dict, res: dict) -> str:
     """For a missed target against PyTorch: where the numpy reference itself stands."""
     den = r["ratio"].split(" / ")[-1]
-    if r["ok"] or not den.startswith("torch"):
+    if r["ok"] is not False or not den.startswith("torch"):
         return ""
     ref = next((x for x in res["ratios"] if x["ratio"] == f"numpy / {den}"), None)
     return "" if ref is None else f" (the numpy reference: {ref['median']:.3g})"
@@ -277,9 +373,18 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, BLAS threads 1, "
-          f"numpy {info['numpy']}, torch {info.get('torch', 'not installed')}")
+          f"numpy {info['numpy']}, torch {info.get('torch', 'not installed')}, "
+          f"autograd {info.get('autograd', 'not installed')}, "
+          f"jax {info.get('jax', 'not installed')}")
+    absent = {n: how for name in names for n, how in W.missing(W.WORKLOADS[name]).items()}
+    if absent:
+        print("optional references not installed, their rows left out: "
+              + ", ".join(f"{n} ({how})" for n, how in absent.items()))
     print(f"{rounds} interleaved rounds, {args.clock} clock; ratios are medians of "
-          "per-round ratios\n")
+          "per-round ratios")
+    if args.quick:
+        print("--quick: tiny sizes, which the targets were not set for: none is judged")
+    print()
     results = {"machine": info, "quick": args.quick, "rounds": rounds, "clock": args.clock,
                "workloads": {}}
     summary = []
@@ -292,32 +397,45 @@ def main(argv: list[str] | None = None) -> int:
             mem = peak_memory(w)
             res["peak_memory_bytes"] = mem
             if "numpy" in mem:
-                rows = [{"ratio": f"peak memory {n} / numpy", "median": mem[n] / mem["numpy"],
-                         "min": mem[n] / mem["numpy"], "max": mem[n] / mem["numpy"]}
-                        for n in PATHS if n in mem]
-                res["ratios"] += judged(rows, "<=", MEMORY_TARGET[1])
+                def rows(paths: tuple) -> list[dict]:
+                    return [{"ratio": f"peak memory {n} / numpy",
+                             "median": mem[n] / mem["numpy"], "min": mem[n] / mem["numpy"],
+                             "max": mem[n] / mem["numpy"], "goal": goal}
+                            for n in paths if n in mem]
+                goal = ""
+                res["ratios"] += judged(rows(PATHS), "<=", MEMORY_TARGET[1], not args.quick)
+                goal = MEMORY_GOAL[3]
+                res["ratios"] += judged(rows(NUMERATORS[MEMORY_GOAL[1]]), "<=",
+                                        MEMORY_GOAL[2], not args.quick)
         res["matmul_numpy_over_torch"] = matmul_parity(w)
         results["workloads"][name] = res
         print(f"{name} {describe(w)}")
         for n, m in res["median_s"].items():
             print(f"    {n:18s}{fmt_time(m)}")
+        for n, why in res["not_timed"].items():
+            print(f"    {n:18s}{why}")
         for k, v in res.get("peak_memory_bytes", {}).items():
             print(f"    peak memory {k:14s}{v / 2**20:8.2f} MiB")
         for r in res["ratios"]:
-            mark = "" if r["ok"] is None else ("ok" if r["ok"] else "MISSED")
-            print(f"    {r['ratio']:44s}{r['median']:9.3g}  (range {r['min']:.3g}-"
-                  f"{r['max']:.3g})  {r['target']:8s} {mark}")
+            goal = f"[{r['goal']}]" if r.get("goal") else ""
+            print(f"    {r['ratio']:44s}{fmt_ratio(r)}{r['target']:8s} {goal:10s}{status(r)}")
             summary.append((name, r, res))
         for k, v in res["matmul_numpy_over_torch"].items():
             print(f"    matmul time numpy / torch, {k:19s}{v:9.3g}")
         print(flush=True)
     if hasattr(os, "getloadavg"):
         info["loadavg_end"] = os.getloadavg()
-    print("summary:")
+    print("summary: the speed issues' targets ([goal N]: issue 15's goals)")
+    if args.quick:
+        n = sum(1 for _, r, _ in summary if r["target"] and status(r))
+        print(f"    {n} targets, none judged at --quick sizes")
+        summary = [x for x in summary if x[1]["median"] is None and x[1]["target"]]
     for name, r, res in summary:
-        if r["ok"] is not None:
-            print(f"    {name}  {r['ratio']:44s}{r['median']:9.3g}  {r['target']:8s} "
-                  f"{'ok' if r['ok'] else 'MISSED'}{reference_note(r, res)}")
+        if r["target"] and status(r):
+            goal = f"[{r['goal']}]" if r.get("goal") else ""
+            value = "        -" if r["median"] is None else f"{r['median']:9.3g}"
+            print(f"    {name}  {r['ratio']:44s}{value}  {r['target']:8s} {goal:10s}"
+                  f"{status(r)}{reference_note(r, res)}")
     path = args.json or (None if args.quick else str(HERE / "results" / "latest.json"))
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

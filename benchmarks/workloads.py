@@ -25,8 +25,10 @@ from microgradrnn.nn import LAYERS  # "rnn", "lstm", "gru" -> nn.RNN, nn.LSTM, n
 from microgradrnn.ops import linear
 
 try:  # the benchmarks directory is both a script folder and (in tests) a package
+    from . import peers
     from .numpy_bptt import PARAM_NAMES, NumpyGRU, NumpyLSTM, NumpyRNN
 except ImportError:
+    import peers
     from numpy_bptt import PARAM_NAMES, NumpyGRU, NumpyLSTM, NumpyRNN
 
 LR = 1e-3  # small: hundreds of timed steps must not change the work (no NaN, no blow-up)
@@ -414,4 +416,27 @@ def contenders(w: Workload, dtype=np.float64) -> dict:
     if have_torch():
         out["torch_fused"] = lambda: TorchImpl(w, params, X, target, fused=True)
         out["torch_cell"] = lambda: TorchImpl(w, params, X, target, fused=False)
+    if np.dtype(dtype) == np.float64:  # the peers run float64 only
+        if peers.have_autograd():
+            out["autograd"] = lambda: peers.AutogradImpl(w, params, X, target, LR)
+        if peers.have_jax():
+            out["jax_jit"] = lambda: peers.JaxImpl(w, params, X, target, LR)
     return out
+
+
+# Optional references: contender name -> (is it installed, what installs it)
+OPTIONAL = {
+    "torch_fused": (have_torch, 'pip install ".[torch]"'),
+    "torch_cell": (have_torch, 'pip install ".[torch]"'),
+    "micrograd": (have_micrograd, "pip install micrograd"),
+    "autograd": (peers.have_autograd, 'pip install ".[bench]"'),
+    "jax_jit": (peers.have_jax, 'pip install ".[bench]"'),
+}
+
+
+def missing(w: Workload) -> dict[str, str]:
+    """The optional references of workload ``w`` that are not installed -> how to
+    install them."""
+    names = ("micrograd",) if w.cell == "mlp" else (
+        "torch_fused", "torch_cell", "autograd", "jax_jit")
+    return {n: OPTIONAL[n][1] for n in names if not OPTIONAL[n][0]()}
