@@ -272,7 +272,7 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
         # the weights' gradients as factors, as in _input_grads; each bias gets its
         # weight's factor (the same array). The engine remembers its last join only and
         # folds W_ih, W_hh, b_ih, b_hh in turn, so here each of the four joins its own
-        # (measured: about 1% of a training step at B=32, H=128)
+        # (its cost: benchmarks/README.md, "Notes moved from the source")
         dw_ih = Outer(d_gi, x._data) if w_ih.requires_grad else None
         dw_hh = Outer(d_gh, h._data) if w_hh.requires_grad else None
         if b_ih is None:
