@@ -16,8 +16,8 @@ sys.path.insert(0, str(BENCH))
 import workloads as W  # noqa: E402
 
 SMALL = [W.shrink(W.WORKLOADS[n]) for n in ("W1", "W2", "L2", "G2")]
-# wide enough (B*H >= 1024) that the engine's fused steps take the exp form of tanh (if
-# it still has one: ops.TANH_EXP_FROM), where the reference always takes np.tanh
+# wide (B*H >= 1024): the sizes where the engine's fused tanh once took an exp form;
+# kept as a check of the reference at the larger sizes
 WIDE = [W.Workload("rnn wide", "rnn", 8, 6, 160, 5, 4),
         W.Workload("lstm wide", "lstm", 8, 6, 128, 5, 4),
         W.Workload("gru wide", "gru", 8, 6, 128, 5, 4)]

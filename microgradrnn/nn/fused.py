@@ -24,9 +24,8 @@ the LSTM rules the gate activations (the gates node's data), c_{t-1}, c' (nodes'
 and tanh(c'), which costs more to recompute than to keep; the GRU rule its activations
 r, z, n and h W_hn^T + b_hn (see ``gru_cell``).
 
-The activations are ``ops.sigmoid_into`` and ``ops.tanh_into``: written with numpy's
-vectorised exp, about twice as fast as its float64 tanh on large arrays, to within 4e-16
-(small arrays keep np.tanh, which is faster there).
+The activations are ``kernels.sigmoid_into`` (one exp) and ``kernels.tanh_into``
+(np.tanh), in place; benchmarks/README.md says how they were chosen.
 
 Shapes: x (B, I), h and c (B, H), weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,),
 G = 1 (RNN), 4 (LSTM, gates in PyTorch's order i, f, g, o) or 3 (GRU, r, z, n).
@@ -128,7 +127,7 @@ def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
     H = h._data.shape[-1]
     # becomes the activations, in place
     a = _preactivation(x, h, w_ih, w_hh, b_ih, b_hh, proj=proj)
-    # one sigmoid over the whole array (one exp: see ops.sigmoid_into), with g's quarter
+    # one sigmoid over the whole array (one exp: see kernels.sigmoid_into), with g's quarter
     # doubled before and mapped by 2s - 1 after: tanh(z) = 2 sigmoid(2z) - 1
     g = a[:, 2 * H:3 * H]
     g *= 2.0
