@@ -251,6 +251,18 @@ def test_render_bad_arguments_are_one_line_before_any_work(
     assert not (tmp_path / "a.svg").exists()
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["--hidden", "100000"], ["--hidden", "too large", f"at most {cli.MAX_HIDDEN}"]),
+    (["--steps", "100000"], ["--steps", "too large", f"at most {cli.MAX_STEPS}"]),
+    (["--seed", "-1"], ["--seed", "non-negative", "-1"]),
+])
+def test_explore_takes_the_same_bounded_model_options_as_render(tmp_path, capsys, argv,
+                                                                 words):
+    err = _cli_error(capsys, ["explore", *argv, "-o", str(tmp_path / "a.html")], code=2)
+    assert all(w in err for w in words), err
+    assert not (tmp_path / "a.html").exists()
+
+
 def test_render_limits_are_in_the_help(capsys):
     assert cli.main(["render", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())

@@ -84,26 +84,12 @@ def _add_render(commands: argparse._SubParsersAction) -> None:
         "write is never overwritten without --force.",
         epilog="example: microgradrnn render --cell lstm --layers 2 --steps 5 -o lstm.svg",
     )
-    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn",
-                   help="the recurrent cell (default: rnn, a tanh RNN)")
-    p.add_argument("--layers", type=_bounded(MAX_LAYERS), default=1, metavar="N",
-                   help=f"stacked layers, 1..{MAX_LAYERS} (default: 1)")
-    p.add_argument("--steps", type=_bounded(MAX_STEPS), default=4, metavar="T",
-                   help=f"time steps to unroll, 1..{MAX_STEPS} (default: 4)")
+    _add_model_options(p)
     p.add_argument("--view", choices=("cells", "ops"), default="cells",
                    help="cells: one node per state and step; ops: every op (default: cells)")
     p.add_argument("--loss-at", type=int, metavar="t",
                    help="draw the gradient of the loss of step t alone (1..T; default: "
                    "the gradient of the total loss L)")
-    p.add_argument("--seed", type=_seed, default=0,
-                   help="random seed, a non-negative integer (default: 0)")
-    p.add_argument("--bidirectional", action="store_true",
-                   help="bidirectional layers (a forward and a backward direction)")
-    p.add_argument("--hidden", type=_bounded(MAX_HIDDEN), default=3, metavar="H",
-                   help=f"hidden size, 1..{MAX_HIDDEN} (default: 3)")
-    p.add_argument("--fused", action="store_true",
-                   help="fused steps (fused=True): one op per step in the ops view (three "
-                   "for the LSTM) instead of every op; the same numbers")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the picture to write (.svg, .png, .dot, or .pdf with system dot)")
     p.add_argument("--dpi", type=_positive_int, metavar="N",
@@ -145,18 +131,7 @@ def _add_explore(commands: argparse._SubParsersAction) -> None:
         "engine's order, and inspect nodes and shared weights. It needs no network.",
         epilog="example: microgradrnn explore --cell lstm --layers 2 --steps 8 -o bptt.html",
     )
-    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn",
-                   help="the recurrent cell (default: rnn, a tanh RNN)")
-    p.add_argument("--layers", type=_positive_int, default=1, metavar="N",
-                   help="stacked layers (default: 1)")
-    p.add_argument("--steps", type=_positive_int, default=4, metavar="T",
-                   help="time steps to unroll (default: 4)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--bidirectional", action="store_true",
-                   help="bidirectional layers (a forward and a backward direction)")
-    p.add_argument("--hidden", type=_positive_int, default=3, metavar="H",
-                   help="hidden size (default: 3)")
-    p.add_argument("--fused", action="store_true", help="fused steps (the same numbers)")
+    _add_model_options(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the page to write (.html)")
     p.add_argument("--force", action="store_true",
@@ -172,6 +147,25 @@ def _run_explore(args: argparse.Namespace) -> int:
     return explore.main(args.output, args.force, cell=args.cell, layers=args.layers,
                         steps=args.steps, seed=args.seed, bidirectional=args.bidirectional,
                         hidden=args.hidden, fused=args.fused)
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """The options of the seeded model that render and explore build (app/render.py)."""
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn",
+                   help="the recurrent cell (default: rnn, a tanh RNN)")
+    p.add_argument("--layers", type=_bounded(MAX_LAYERS), default=1, metavar="N",
+                   help=f"stacked layers, 1..{MAX_LAYERS} (default: 1)")
+    p.add_argument("--steps", type=_bounded(MAX_STEPS), default=4, metavar="T",
+                   help=f"time steps to unroll, 1..{MAX_STEPS} (default: 4)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, a non-negative integer (default: 0)")
+    p.add_argument("--bidirectional", action="store_true",
+                   help="bidirectional layers (a forward and a backward direction)")
+    p.add_argument("--hidden", type=_bounded(MAX_HIDDEN), default=3, metavar="H",
+                   help=f"hidden size, 1..{MAX_HIDDEN} (default: 3)")
+    p.add_argument("--fused", action="store_true",
+                   help="fused steps (fused=True): one op per step in the ops view (three "
+                   "for the LSTM) instead of every op; the same numbers")
 
 
 def _positive_int(text: str) -> int:

@@ -6,29 +6,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from .. import nn
 from .outfiles import TOKEN, check_targets
-from .seqmodel import PerStepModel
+from .render import seeded_loss
 
 
-def page(cell: str = "rnn", layers: int = 1, steps: int = 4, seed: int = 0,
-         bidirectional: bool = False, hidden: int = 3, inputs: int = 2, batch: int = 1,
-         fused: bool = False):
-    """The ``viz.Explorer`` of a seeded ``PerStepModel`` on random data (as ``render``
-    draws it)."""
+def page(**model):
+    """The ``viz.Explorer`` of ``render.seeded_loss(**model)`` (the model render draws)."""
     from .. import viz
 
-    model = PerStepModel(cell, inputs=inputs, hidden=hidden, layers=layers,
-                         bidirectional=bidirectional, seed=seed, fused=fused)
-    rng = np.random.default_rng(seed + 1)
-    x = rng.normal(size=(steps, batch, inputs))
-    y = rng.normal(size=(steps, batch, 1))
-    loss, _ = model.losses(x, y)
-    kind = ("bidirectional " if bidirectional else "") + nn.LAYER_NAMES[cell] + (
-        " (fused)" if fused else "")
-    return viz.explore(loss, title=f"{layers}-layer {kind} unrolled over T = {steps}")
+    loss, title = seeded_loss(**model)
+    return viz.explore(loss, title=title)
 
 
 def marked_html(text: str, who: str = "explore") -> str:

@@ -21,10 +21,24 @@ def format_of(path: Path) -> str:
     return "dot" if fmt == "gv" else fmt
 
 
-def draw(cell: str = "rnn", layers: int = 1, steps: int = 4, view: str = "cells",
-         loss_at: int | None = None, seed: int = 0, bidirectional: bool = False,
-         hidden: int = 3, inputs: int = 2, batch: int = 1, fused: bool = False):
-    """The picture (a ``viz.Picture``) of a seeded ``PerStepModel`` on random data.
+def seeded_loss(cell: str = "rnn", layers: int = 1, steps: int = 4, seed: int = 0,
+                bidirectional: bool = False, hidden: int = 3, inputs: int = 2,
+                batch: int = 1, fused: bool = False):
+    """The total loss L of a seeded ``PerStepModel`` on random data, and a title naming
+    the model. What ``microgradrnn render`` draws and ``microgradrnn explore`` walks."""
+    model = PerStepModel(cell, inputs=inputs, hidden=hidden, layers=layers,
+                         bidirectional=bidirectional, seed=seed, fused=fused)
+    rng = np.random.default_rng(seed + 1)
+    x = rng.normal(size=(steps, batch, inputs))
+    y = rng.normal(size=(steps, batch, 1))
+    loss, _ = model.losses(x, y)
+    kind = ("bidirectional " if bidirectional else "") + nn.LAYER_NAMES[cell] + (
+        " (fused)" if fused else "")
+    return loss, f"{layers}-layer {kind} unrolled over T = {steps}"
+
+
+def draw(view: str = "cells", loss_at: int | None = None, **model):
+    """The picture (a ``viz.Picture``) of ``seeded_loss(**model)``.
 
     The backward pass keeps the graph (``retain_graph=True``) so ``loss_at`` can draw the
     gradient of one step's loss L_t alone. fused: each step is a fused op (one box per
@@ -32,16 +46,8 @@ def draw(cell: str = "rnn", layers: int = 1, steps: int = 4, view: str = "cells"
     """
     from .. import viz  # graphviz loads only when drawing
 
-    model = PerStepModel(cell, inputs=inputs, hidden=hidden, layers=layers,
-                         bidirectional=bidirectional, seed=seed, fused=fused)
-    rng = np.random.default_rng(seed + 1)
-    x = rng.normal(size=(steps, batch, inputs))
-    y = rng.normal(size=(steps, batch, 1))
-    loss, _ = model.losses(x, y)
+    loss, title = seeded_loss(**model)
     loss.backward(retain_graph=True, record_flow=True)
-    kind = ("bidirectional " if bidirectional else "") + nn.LAYER_NAMES[cell] + (
-        " (fused)" if fused else "")
-    title = f"{layers}-layer {kind} unrolled over T = {steps}"
     if view == "ops":
         return viz.draw_ops(loss, loss_at=loss_at, title=title + ": every op")
     return viz.draw_cells(loss, loss_at=loss_at, title=title)
