@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import accumulate
+from . import accumulate, readonly
 from .accumulate import Outer, Scatter  # noqa: F401  (what rules may return: from_op)
 
 # ----------------------------------------------------------------------------------------
@@ -131,8 +131,9 @@ class Tensor:
 
     @property
     def data(self) -> np.ndarray:
-        """The values, a numpy array (0-d for a scalar)."""
-        return np.asarray(self._data)
+        """The values, a read-only numpy array (0-d for a scalar). Replace them with
+        ``x.data = new`` or ``x.data -= lr * g``: a graph keeps the values its ops saw."""
+        return readonly.view(self._data, self)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -304,7 +305,6 @@ class _OnNodes:
         old = node._flow or (None,) * len(flows)
         node._flow = tuple(b if a is None else a if b is None else accumulate.densified(a) + b
                            for a, b in zip(old, flows, strict=True))
-
 
 
 class Flow:

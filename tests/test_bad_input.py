@@ -13,10 +13,70 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import microgradrnn as mg
 from microgradrnn import Tensor, nn, optim
 from microgradrnn.app import cli, demo, outfiles, render
 
 # -- the engine: tensors, backward, in-place writes ------------------------------------
+# (every op's shape and dtype error is in tests/test_engine_errors.py's table)
+
+_READ_ONLY = "Tensor.data is read-only: a graph may hold this array"
+
+
+def test_writing_into_data_a_graph_holds_is_refused_and_the_gradient_stays_right():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    with pytest.raises(ValueError, match=_READ_ONLY):
+        x.data[:] = [10, 20]  # used to give dy/dx = [20, 40]
+    x.data = [10.0, 20.0]  # a new array; the graph keeps the one x * x saw
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+    np.testing.assert_array_equal(x.data, [10.0, 20.0])
+
+
+def test_writing_into_an_ops_output_before_backward_is_refused():
+    x = Tensor([0.5, -1.0], requires_grad=True)
+    h = x.tanh()
+    with pytest.raises(ValueError, match=_READ_ONLY):
+        h.data[:] = 0  # used to give dh/dx = 1 - 0^2 = [1, 1]
+    with pytest.raises(ValueError, match=_READ_ONLY + r".*tanh\(\.\.\., out=\)"):
+        np.tanh(x.data, out=h.data)
+    with pytest.raises(ValueError, match=_READ_ONLY + r".*x.data\[i\] \+= "):
+        Tensor(np.ones((2, 2))).data[0] += 1
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad, 1 - np.tanh([0.5, -1.0]) ** 2, rtol=1e-15)
+
+
+def test_optimizer_style_updates_of_data_replace_the_array():
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (p * p).sum()
+    loss.backward(retain_graph=True)
+    p.data -= 0.5 * p.grad  # micrograd's and PyTorch's `p.data -= lr * p.grad`
+    np.testing.assert_array_equal(p.data, [0.0, 0.0])
+    d = p.data
+    d += 3.0  # through a name, as numpy users write it: p changes too
+    np.testing.assert_array_equal(p.data, [3.0, 3.0])
+    p.zero_grad()
+    loss.backward()  # the retained graph computes with the values it saw: 2 * [1, 2]
+    np.testing.assert_array_equal(p.grad, [2.0, 4.0])
+    with pytest.raises(ValueError, match=r"data: new value of shape \(3, 2\)"):
+        p.data += np.ones((3, 2))  # broadcasts, but to another shape
+    np.testing.assert_array_equal(p.data, [3.0, 3.0])  # nothing half done
+
+
+def test_reading_data_gives_plain_numpy_results():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    assert type(x.data * 2) is np.ndarray and type(x.data.sum(axis=0)) is np.ndarray
+    copy = x.data.copy()
+    copy[0, 0] = 7.0  # a copy is the user's own
+    assert copy[0, 0] == 7.0 and x.data[0, 0] == 0.0
+
+
+def test_nan_under_detect_anomaly_names_the_op_and_shapes():
+    x = Tensor([-1.0, 4.0], requires_grad=True)
+    with pytest.raises(FloatingPointError, match=r"forward of op 'log' .*\(2,\)"):
+        with mg.detect_anomaly(), np.errstate(invalid="ignore"):
+            x.log()
 
 
 # -- layers, cells, modules and optimizers ---------------------------------------------
@@ -103,7 +163,7 @@ def test_a_module_converts_only_to_floating_dtypes(dtype):
     before = model.weight.data
     with pytest.raises(TypeError, match="Linear.astype: dtype must be floating"):
         model.astype(dtype)
-    assert model.weight.data is before
+    assert model.weight.data.base is before.base  # the very same array, untouched
 
 
 def test_load_state_dict_loads_nothing_unless_every_array_converts():
@@ -198,7 +258,7 @@ def test_a_pickled_npz_is_refused_and_nothing_is_loaded(tmp_path):
     before = model.weight.data
     with pytest.raises(ValueError, match="holds pickled Python objects"):
         model.load(path)
-    assert model.weight.data is before
+    assert model.weight.data.base is before.base  # the very same array, untouched
 
 
 

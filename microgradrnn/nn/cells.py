@@ -134,7 +134,7 @@ class _Cell(Module):
             raise ValueError(f"{type(self).__name__}.unroll: inputs of shape "
                              f"{xs.shape[1:]}, expected (batch, input_size={self.input_size})")
         T, B, n_in = xs.shape
-        p = np.dot(xs.reshape(T * B, n_in), self.weight_ih.data.T)
+        p = np.dot(xs.reshape(T * B, n_in), self.weight_ih._data.T)
         if self.bias_ih is not None:
             p += self._projection_bias()
         return p.reshape(T, B, self.gates * self.hidden_size)
@@ -142,7 +142,7 @@ class _Cell(Module):
     def _projection_bias(self) -> np.ndarray:
         """The part of the biases that goes into the input projection: b_ih + b_hh (all
         of both, for a cell whose biases are simply added to the preactivation)."""
-        return self.bias_ih.data + self.bias_hh.data
+        return self.bias_ih._data + self.bias_hh._data
 
     def _check_input(self, x: Tensor) -> None:
         if x.ndim != 2 or x.shape[1] != self.input_size:
@@ -249,7 +249,7 @@ class GRUCell(_Cell):
 
     def _projection_bias(self) -> np.ndarray:
         """b_ih + [b_hr, b_hz, 0]: b_hn is multiplied by r, so it stays in the step."""
-        return gru_input_bias(self.bias_ih.data, self.bias_hh.data)
+        return gru_input_bias(self.bias_ih._data, self.bias_hh._data)
 
     def _step(self, x: Tensor, h: Tensor, out: Any = None,
               proj: Any = None) -> tuple[Tensor, Tensor]:

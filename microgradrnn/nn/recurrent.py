@@ -62,7 +62,7 @@ def _steps_of(output: Tensor) -> list[Tensor]:
     parents; then there is no graph to keep and the rows of its values serve."""
     if len(output.parents) == output.shape[0]:
         return list(output.parents)
-    return [Tensor(row) for row in output.data]
+    return [Tensor(row) for row in output._data]
 
 
 def detach_state(state: State) -> State:
