@@ -136,6 +136,16 @@ def test_a_node_with_two_roads_is_visited_twice_and_its_sum_adds_up():
     assert sum(as_int) == round(float(total) * 1000)  # printed so that they add up
 
 
+def test_a_sum_below_a_thousandth_says_its_scale_on_every_number():
+    loss, _ = model_loss("lstm", layers=2, T=8)
+    root = viz.explore(loss).data["roots"][4]  # L_4: its gradient in layer 1 is tiny
+    scaled = [s[5] for s in root["walk"] if "×10" in s[5][0]]
+    assert scaled
+    for total, parts in scaled:
+        unit = total[total.index("×"):]
+        assert unit.startswith("×10⁻") and all(p.endswith(unit) for _, p in parts)
+
+
 def test_the_picture_shows_for_every_root_what_the_cells_view_draws(explored):
     loss, losses, ex = explored
     page = svg_runs(ex.svg)

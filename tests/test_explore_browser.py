@@ -22,6 +22,7 @@ from microgradrnn.viz.relabel import drawing
 
 webdriver = pytest.importorskip(
     "selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
@@ -203,5 +204,13 @@ def test_walk_root_switch_inspect_and_screenshots(page, browser, tmp_path):
     assert browser.find_element(By.CSS_SELECTOR, "#inspect .big").text == (
         f"{keys[edge['src']]['name']} → {keys[edge['dst']]['name']}")
     assert browser.find_element(By.ID, "wchart").text.startswith("Wₓₕ⁽²⁾")
+    y1 = next(k for k in keys if k["name"] == "y₁")  # hovering shows a node
+    target = browser.find_element(By.ID, y1["id"])
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'})",
+                           target)
+    ActionChains(browser).move_to_element(target).perform()
+    assert browser.find_element(By.CSS_SELECTOR, "#inspect .big").text == "y₁"
+    assert "op linear; tags t=1, role=y; shape (1, 1)" in browser.find_element(
+        By.ID, "inspect").text
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []

@@ -314,28 +314,29 @@ function drawWeightChart() {
   const vals = W.steps.map((v) => v || 0);
   const big = Math.max(1e-300, ...vals.map(Math.abs));
   const neg = vals.some((v) => v < 0);
-  const base = neg ? 45 : 70;
-  const scale = neg ? 35 : 60;
-  const bw = 290 / Math.max(1, vals.length);
-  let s = `<line x1="30" x2="322" y1="${base}" y2="${base}" stroke="#888"/>`;
+  const [left, width, top] = [52, 276, 10];
+  const scale = neg ? 35 : 60;  // bar height of the largest share
+  const base = top + scale;  // the zero line
+  const ticks = base + (neg ? scale : 0) + 14;
+  const bw = width / Math.max(1, vals.length);
+  let s = `<line x1="${left - 2}" x2="${left + width}" y1="${base}" y2="${base}" stroke="#888"/>` +
+    `<text x="${left - 6}" y="${top + 4}" font-size="10" text-anchor="end">${num(big)}</text>` +
+    `<text x="${left - 6}" y="${base + 4}" font-size="10" text-anchor="end">0</text>` +
+    `<text x="${left - 6}" y="${ticks}" font-size="10" text-anchor="end">t</text>`;
   vals.forEach((v, j) => {
     const h = scale * Math.abs(v) / big;
-    s += `<rect x="${32 + j * bw}" y="${v >= 0 ? base - h : base}"` +
-      ` width="${Math.max(1, bw - 2)}"` +
-      ` height="${h}" fill="${D.colors.h}"><title>t=${D.steps[j]}: share ${num(W.steps[j])}` +
-      `</title></rect>`;
+    s += `<rect x="${left + j * bw + 1}" y="${v >= 0 ? base - h : base}"` +
+      ` width="${Math.max(1, bw - 2)}" height="${h}" fill="${D.colors.h}">` +
+      `<title>t=${D.steps[j]}: share ${num(W.steps[j])}</title></rect>`;
     if (vals.length <= 12 || j % Math.ceil(vals.length / 12) === 0) {
-      s += `<text x="${32 + (j + 0.5) * bw}" y="${base + (neg ? 45 : 14)}" font-size="10" ` +
+      s += `<text x="${left + (j + 0.5) * bw}" y="${ticks}" font-size="10" ` +
         `text-anchor="middle">${D.steps[j]}</text>`;
     }
   });
-  s += `<text x="26" y="${base - scale + 4}" font-size="10" text-anchor="end">${num(big)}</text>` +
-    `<text x="26" y="${base + 4}" font-size="10" text-anchor="end">0</text>`;
   box.innerHTML = `<div><b>${w.name}</b> (${w.label}, shape ${w.shape.join("×")}): ` +
     `‖∂${R().name}/∂W‖ = ${num(W.grad)}. Each step t's share of it (the shares add up to ` +
     `it${W.other ? "; uses without a step: " + num(W.other) : ""}):</div>` +
-    `<svg width="330" height="${neg ? 100 : 92}" role="img" aria-label="share per step">${s}` +
-    `<text x="176" y="${neg ? 98 : 98}" font-size="10" text-anchor="middle">t</text></svg>`;
+    `<svg width="340" height="${ticks + 6}" role="img" aria-label="share per step">${s}</svg>`;
 }
 
 // ---- the plot: ||dL/dh_k|| against k, per layer, log scale ---------------------------

@@ -380,8 +380,8 @@ def _sum(have: list[int], flows: list[Any]) -> list:
     if len(have) == 1:
         return [dot.num(norm(flows[have[0]])), [[have[0], dot.num(norm(flows[have[0]]))]]]
     parts, total, exponent = printed_sum(additive_shares([flows[i] for i in have]))
-    scale = f" (×10{dot.sup(exponent)})" if exponent else ""
-    return [total + scale, [[i, part] for i, part in zip(have, parts, strict=True)]]
+    scale = f"×10{dot.sup(exponent)}" if exponent else ""  # on each number: a sentence
+    return [total + scale, [[i, part + scale] for i, part in zip(have, parts, strict=True)]]
 
 
 def _weight_steps(graph: Any, fl: Any, w: int, steps: list[int]) -> dict:
