@@ -1,5 +1,7 @@
 """Draw the pictures in docs/images from the library's own layers (run from the repository
-root: ``PYTHONPATH=. python docs/make_images.py``).
+root: ``PYTHONPATH=. python docs/make_images.py``; ``... make_images.py explorer`` takes
+only the explorer's screenshot, which needs selenium and Debian's chromium and
+chromium-driver).
 
 Every model is what a user gets: ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (or ``nn.Recurrent``
 over a cell written against the cell contract) with an ``nn.Linear`` head at every step and
@@ -8,6 +10,10 @@ a squared-error loss per step, as ``microgradrnn.app.seqmodel.PerStepModel`` bui
 
 from __future__ import annotations
 
+import shutil
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +111,53 @@ def main() -> None:
     viz.draw_cells(L, title="a custom cell (minimal gated unit) unrolled by nn.Recurrent"
                    ).render(OUT / "custom-cells.png")
     viz.draw_ops(value_expression()).render(OUT / "value.png")
+    explorer_image()
+
+
+def explorer_image() -> None:
+    """docs/images/explorer.png: the page of ``microgradrnn explore --cell lstm --layers 2
+    --steps 5`` in headless Chromium, walked with → to the first step at which two roads
+    arrive at a node that already holds one (a sum of three shares)."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+    except ImportError:
+        print("explorer.png: skipped (pip install selenium)")
+        return
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        print("explorer.png: skipped (apt-get install chromium chromium-driver)")
+        return
+    from microgradrnn.app.explore import page
+
+    ex = page(cell="lstm", layers=2, steps=5)
+    walk = ex.data["roots"][0]["walk"]
+    n = next(p for p, s in enumerate(walk, 1) if len(s[1]) > 1 and len(s[5][1]) > 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = ex.save(Path(tmp) / "bptt.html")
+        options = Options()
+        options.binary_location = chromium
+        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync",
+                     f"--user-data-dir={tmp}/profile", "--window-size=1440,1040"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(driver_path), options=options)
+        try:
+            driver.get(path.as_uri())
+            body = driver.find_element(By.TAG_NAME, "body")
+            body.send_keys("-")  # one step out: the whole column fits
+            for _ in range(n):
+                body.send_keys(Keys.ARROW_RIGHT)
+            time.sleep(0.5)  # the fading has a 0.2 s transition
+            driver.save_screenshot(str(OUT / "explorer.png"))
+        finally:
+            driver.quit()
+    print(f"explorer.png: step {n} of {len(walk)}")
 
 
 if __name__ == "__main__":
-    main()
+    explorer_image() if sys.argv[1:] == ["explorer"] else main()

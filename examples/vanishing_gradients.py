@@ -23,8 +23,9 @@ Nothing is re-run per measurement: the forward pass builds one graph, and
 giving ||dL_t/dh_k|| for every k. The T x T map of these norms is the picture of BPTT:
 row t is how far back L_t reaches. ``viz.draw_cells`` draws L_T's flow on the unrolled
 network, folded in the middle, and ``viz.explore`` writes a page in which every L_t's flow
-can be picked and its backward pass walked step by step (a shorter unroll of the tanh RNN
-with ||W_hh|| = 4, small enough to draw without folding).
+can be picked and its backward pass walked step by step (a shorter unroll of the sigmoid
+RNN with ||W_hh|| = 1, small enough to draw without folding: pick L_12 and the plot of
+||dL_12/dh_k|| falls by about 0.24 per step back, six decades over the page).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ OUTPUTS = (  # what it writes into --out
     "vanishing_gradients_map.png", "vanishing_gradients_decay.png",
     "vanishing_gradients_sigmoid_cells.svg", "vanishing_gradients_lstm_cells.svg",
     "vanishing_gradients_explorer.html")
-EXPLORER_STEPS = 12  # the explorer page unrolls the tanh RNN with ||W_hh|| = 4 this far
+EXPLORER_STEPS = 12  # the explorer page unrolls the sigmoid RNN, ||W_hh|| = 1, this far
 MAX_SLOPE = {"sigmoid": 0.25, "tanh": 1.0}  # max f'(z), reached at z = 0
 
 
@@ -192,7 +193,8 @@ def plot(names: list[str], bounds: list[float | None], maps: list[np.ndarray], o
 def explorer(layer: nn.Module, x: np.ndarray, targets: np.ndarray, out: Path) -> Path:
     """The BPTT explorer page of the first ``EXPLORER_STEPS`` steps (batch of one)."""
     L, _ = unroll(layer, x[:EXPLORER_STEPS, :1], targets[:EXPLORER_STEPS, :1])
-    page = viz.explore(L, title=f"tanh RNN, ||W_hh|| = 4, T = {EXPLORER_STEPS}")
+    page = viz.explore(L, title=f"sigmoid RNN, ‖Wₕₕ‖ = 1, T = {EXPLORER_STEPS}: the "
+                       "gradient vanishes")
     return write(out, OUTPUTS[4], marked_html(page.html(), "example").encode("utf-8"))
 
 
@@ -220,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         picture = viz.draw_cells(L, flow=gradient_flow(L_T), fold=True, arrows="gradient",
                                  title=f"{' '.join(name.split())}: the flow of L_{T} alone")
         render(picture, args.out, file)
-    explorer(cases(np.random.default_rng(args.seed))[4].layer, x, targets, args.out)
+    explorer(cases(np.random.default_rng(args.seed))[0].layer, x, targets, args.out)
     rates = {n: float((M[-1, 0] / M[-1, -1]) ** (1 / (T - 1)))
              for n, M in zip(names, maps, strict=True)}
     bound_of = dict(zip(names, bounds, strict=True))

@@ -21,6 +21,9 @@ from typing import NoReturn
 MAX_HIDDEN = 32
 MAX_STEPS = 500
 MAX_LAYERS = 8
+# the explorer draws every step (no folding) and keeps one walk per L_t, so its page grows
+# with T²: about 1.1 MB and 3 s at T = 20 (2-layer LSTM), 3.4 MB and 12 s at T = 40
+MAX_EXPLORE_STEPS = 40
 
 
 class _Parser(argparse.ArgumentParser):
@@ -144,6 +147,10 @@ def _run_explore(args: argparse.Namespace) -> int:
 
     if not args.output.lower().endswith((".html", ".htm")):
         args.parser.error(f"the page is HTML: -o must end in .html, got {args.output!r}")
+    if args.steps > MAX_EXPLORE_STEPS:
+        args.parser.error(f"--steps {args.steps} is too many for the explorer: at most "
+                          f"{MAX_EXPLORE_STEPS} (it draws every step and keeps each L_t; "
+                          "render draws long sequences folded)")
     return explore.main(args.output, args.force, cell=args.cell, layers=args.layers,
                         steps=args.steps, seed=args.seed, bidirectional=args.bidirectional,
                         hidden=args.hidden, fused=args.fused)

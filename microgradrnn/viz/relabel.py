@@ -1,0 +1,198 @@
+"""The explorer's picture per root: the words and pen widths of the cells view drawn for
+each root, matched to the one SVG that graphviz laid out (for the first root).
+
+The cells view is drawn once per root as DOT (cheap: no layout). Its labels are read
+back as text runs, one run per stretch of text in one font, which is how graphviz writes
+them into the SVG (one ``<text>`` each). A run that differs between roots is stored per
+root; the page swaps it in and lays the line out again. So each root's picture shows
+exactly what ``draw_cells`` prints for it, and the explorer picks up any change to the
+cells view's words without a line here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from .picture import Picture
+
+__all__ = ["Drawing", "drawing", "mark_svg", "svg_runs"]
+
+GRAPH = "graph"  # the key of the graph's own label (the heading)
+
+
+@dataclass
+class Edge:
+    """A drawn (visible) edge of the DOT: its ends, ``title`` as graphviz writes it in
+    the SVG (``n1:e->n2:w``), colour and pen width."""
+
+    tail: str
+    head: str
+    title: str
+    color: str
+    pen: float
+
+
+@dataclass
+class Drawing:
+    """One root's picture: per label (``GRAPH``, a node's name, an edge's title) its text
+    runs in order, and the visible edges."""
+
+    runs: dict[str, list[str]] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+
+
+def drawing(picture: Picture) -> Drawing:
+    """Read the labels and visible edges back from a picture's DOT statements."""
+    out = Drawing()
+    depth = 0
+    for raw in picture.body:
+        line = raw.strip()
+        if line.startswith("subgraph"):
+            depth += 1
+            continue
+        if line == "}":
+            depth -= 1
+            continue
+        if depth == 0 and line.startswith("label=<"):
+            out.runs[GRAPH] = _runs(_value(line, len("label="))[0])
+            continue
+        m = _EDGE.match(line) or _NODE.match(line)
+        if not m or m.group(1) in ("node", "edge", "graph"):
+            continue
+        a = _attrs(line, m.end() - 1)
+        if m.re is _NODE:
+            if "label" in a:
+                out.runs[m.group(1)] = _runs(a["label"])
+            continue
+        if a.get("style") == "invis":
+            continue
+        tail, head = m.group(1), m.group(2)
+        title = (tail + (":" + a["tailport"] if "tailport" in a else "") + "->" + head
+                 + (":" + a["headport"] if "headport" in a else ""))
+        out.edges.append(Edge(tail, head, title, a.get("color", ""),
+                              float(a.get("penwidth", 1.0))))
+        for key in ("label", "headlabel", "taillabel"):
+            if key in a:
+                out.runs[title] = _runs(a[key])
+    return out
+
+
+_NODE = re.compile(r"(\w+) \[")
+_EDGE = re.compile(r"(\w+) -> (\w+) \[")
+_WORD = re.compile(r"\w+")
+_BARE = re.compile(r'[^,\]\s]+')
+
+
+def _value(text: str, i: int) -> tuple[str, int]:
+    """The attribute value starting at text[i] and the index after it: an HTML label
+    ``<...>`` (kept with its brackets), a quoted string (unquoted) or a bare word."""
+    if text[i] == "<":
+        depth = 0
+        for j in range(i, len(text)):
+            depth += {"<": 1, ">": -1}.get(text[j], 0)
+            if depth == 0:
+                return text[i:j + 1], j + 1
+        raise ValueError(f"relabel: unbalanced HTML label in {text[:60]!r}")
+    if text[i] == '"':
+        j = i + 1
+        while text[j] != '"':
+            j += 2 if text[j] == "\\" else 1
+        return text[i + 1:j].replace('\\"', '"'), j + 1
+    m = _BARE.match(text, i)
+    return (m.group(0), m.end()) if m else ("", i)
+
+
+def _attrs(text: str, i: int) -> dict[str, str]:
+    """Every ``[k=v, ...]`` list from text[i] on, merged."""
+    out: dict[str, str] = {}
+    while i < len(text):
+        if text[i] != "[":
+            i += 1
+            continue
+        i += 1
+        while i < len(text) and text[i] != "]":
+            if text[i] in ", ":
+                i += 1
+                continue
+            key = _WORD.match(text, i)
+            if key is None or text[key.end()] != "=":
+                raise ValueError(f"relabel: cannot read the attributes of {text[:60]!r}")
+            out[key.group(0)], i = _value(text, key.end() + 1)
+        i += 1
+    return out
+
+
+class _Runs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.runs: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.runs.append(data)
+
+
+def _runs(label: str) -> list[str]:
+    """The text runs of an HTML-like label ``<...>`` (or of plain text)."""
+    if not label.startswith("<"):
+        return [label] if label else []
+    parser = _Runs()
+    parser.feed(label[1:-1])
+    parser.close()
+    return parser.runs
+
+
+_GROUP = re.compile(
+    r'^([^"]*)" class="(node|edge|graph|cluster)"[^>]*>\s*<title>([^<]*)</title>')
+_TEXT = re.compile(r"<text\b[^>]*>(.*?)</text>", re.S)
+
+
+def svg_runs(svg: str) -> dict[str, list[str]]:
+    """Per drawn label (``GRAPH``, a node's name, an edge's title) the texts graphviz
+    wrote for it, in order. Of two edges with one title (a visible edge beside an
+    invisible one) the drawn one counts."""
+    out: dict[str, list[str]] = {}
+    for key, chunk in _groups(svg):
+        if key is None:
+            continue
+        texts = [html.unescape(t) for t in _TEXT.findall(chunk)]
+        if key not in out or (texts and not out[key]):
+            out[key] = texts
+    return out
+
+
+def _groups(svg: str):
+    """(label key or None, the SVG between this group's start and the next's)."""
+    chunks = svg.split('<g id="')
+    key = None
+    for chunk in chunks[1:]:
+        m = _GROUP.match(chunk)
+        if m:
+            kind, title = m.group(2), html.unescape(m.group(3))
+            key = GRAPH if kind == "graph" else None if kind == "cluster" else title
+        yield key, chunk
+
+
+def mark_svg(svg: str, edge_ids: dict[str, str]) -> str:
+    """The SVG with the ids the page looks up: a node's group is its DOT name (``n12``),
+    a drawn edge's group ``edge_ids[its title]``; the rest keep graphviz's ids."""
+    chunks = svg.split('<g id="')
+    out = [chunks[0]]
+    for chunk in chunks[1:]:
+        m = _GROUP.match(chunk)
+        if m and m.group(2) in ("node", "edge"):
+            title = html.unescape(m.group(3))
+            new = title if m.group(2) == "node" else edge_ids.get(title)
+            if new is not None and (m.group(2) == "node" or "<path" in chunk):
+                chunk = new + chunk[len(m.group(1)):]
+        out.append(chunk)
+    return '<g id="'.join(out)
+
+
+def same_text(a: list[str], b: list[str]) -> bool:
+    """Two run lists read the same (graphviz writes runs of spaces as no-break spaces)."""
+    def norm(runs: list[str]) -> list[str]:
+        return [r.replace("\xa0", " ") for r in runs]
+    return norm(a) == norm(b)
