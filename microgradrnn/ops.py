@@ -290,7 +290,7 @@ def linear_each(xs: Sequence[Tensor], weight: Tensor,
     if len(shapes) != 1 or len(next(iter(shapes))) != 2:
         raise ValueError(f"linear_each: needs 2-D tensors of one shape, "
                          f"got shapes {sorted(shapes)}")
-    X, W = np.stack([x._data for x in xs]), weight._data
+    X, W = np.array([x._data for x in xs]), weight._data  # one call; np.stack makes ~4
     _linear_check(X, W, bias)
     T, B, n_in = X.shape
     out = np.dot(X.reshape(T * B, n_in), W.T).reshape(T, B, W.shape[0])
@@ -514,6 +514,8 @@ def unbind(a: Tensor, axis: int = 0) -> tuple[Tensor, ...]:
         raise ValueError(f"unbind: axis {axis} is out of range for shape {X.shape}")
     lead = (slice(None),) * (axis % X.ndim)
     views = X if not lead else np.moveaxis(X, axis, 0)
+    if not a.requires_grad:  # leaves of no graph: no rule to make (the unroll's x_t)
+        return tuple(from_op(v, (a,), None, "getitem") for v in views)
     return tuple(from_op(views[i], (a,), _scatter_back(lead + (i,), X.shape), "getitem")
                  for i in range(len(views)))
 

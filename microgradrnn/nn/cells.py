@@ -121,7 +121,7 @@ class _Cell(Module):
         T = len(inputs)
         order = range(T, 0, -1) if reverse else range(1, T + 1)
         if self.fused:
-            proj: Any = self._input_projections(np.stack([x._data for x in inputs]))
+            proj: Any = self._input_projections(np.array([x._data for x in inputs]))
         else:  # the first step makes its own, after forward has checked the shapes
             proj = [None] * T
             later = linear_each([inputs[t - 1] for t in order[1:]], self.weight_ih,
