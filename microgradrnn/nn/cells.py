@@ -12,7 +12,8 @@ The cell contract (what the sequence layers need, and all they need):
   (or ``stack_rows``) of h_1..h_T, and the graph, tags and numbers must be those of the
   plain loop in ``nn.Recurrent``: step t inside ``tags(t=t)``, then
   ``stamp_roles(cell, h_t, state)``, the stack inside ``tags(role="output")``. It may
-  return NotImplemented to ask for the plain loop. The fused cells here have one.
+  return NotImplemented to ask for the plain loop. The cells here have one, composed
+  and fused (``_Cell.unroll``).
 
 Every cell here takes ``rng`` (a Generator or a seed) and initialises all its weights
 uniform ±1/sqrt(hidden_size), as PyTorch does.
