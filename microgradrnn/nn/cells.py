@@ -120,29 +120,33 @@ class _Cell(Module):
         if cls.forward is not _Cell.forward or cls.__call__ is not Module.__call__:
             return NotImplemented
         T = len(inputs)
+        if T == 0:
+            raise ValueError(f"{cls.__name__}.unroll: no inputs (an empty sequence)")
         order = range(T, 0, -1) if reverse else range(1, T + 1)
-        if self.fused:
-            proj: Any = self._input_projections(np.array([x._data for x in inputs]))
+        first, later = order[0], order[1:]
+        if self.fused:  # per-step views made once
+            proj: Any = list(self._input_projections(np.array([x._data for x in inputs])))
         else:  # the first step makes its own, after forward has checked the shapes
             proj = [None] * T
-            later = linear_each([inputs[t - 1] for t in order[1:]], self.weight_ih,
-                                self.bias_ih)
-            for t, p in zip(order[1:], later, strict=True):
+            made = linear_each([inputs[t - 1] for t in later], self.weight_ih, self.bias_ih)
+            for t, p in zip(later, made, strict=True):
                 proj[t - 1] = p
         hs: list[Any] = [None] * T
-        rows: Any = None  # the fused (T, B, H) output; h_1 shows its shape and dtype
-        for k, t in enumerate(order):
+        with tags(t=first):
+            h, state = self(inputs[first - 1], state)
+        stamp_roles(self, h, state)
+        hs[first - 1] = h
+        rows, outs = None, [None] * T  # fused: the (T, B, H) output, of h_1's shape and dtype
+        if self.fused:
+            rows = np.empty((T, *h.shape), h.dtype)
+            rows[first - 1] = h._data
+            outs = list(rows)
+        step = self._step
+        for t in later:
             with tags(t=t):
-                if k == 0:
-                    h, state = self(inputs[t - 1], state)
-                else:
-                    h, state = self._step(inputs[t - 1], state,
-                                          None if rows is None else rows[t - 1], proj[t - 1])
+                h, state = step(inputs[t - 1], state, outs[t - 1], proj[t - 1])
             stamp_roles(self, h, state)
             hs[t - 1] = h
-            if self.fused and rows is None:
-                rows = np.empty((T, *h.shape), h.dtype)
-                rows[t - 1] = h._data
         with tags(role="output"):
             return (stack(hs) if rows is None else stack_rows(hs, rows)), state
 

@@ -63,9 +63,8 @@ def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
     return z
 
 
-def _parents(x, h, c, w_ih, w_hh, b_ih, b_hh) -> tuple[Tensor, ...]:
-    state = (h,) if c is None else (h, c)
-    return (x, *state, w_ih, w_hh) + ((b_ih, b_hh) if b_ih is not None else ())
+def _parents(x, h, w_ih, w_hh, b_ih, b_hh) -> tuple[Tensor, ...]:
+    return (x, h, w_ih, w_hh) if b_ih is None else (x, h, w_ih, w_hh, b_ih, b_hh)
 
 
 def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
@@ -111,7 +110,7 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
         return _input_grads(dz, x, h, w_ih, w_hh, b_ih is not None)
 
     op = "rnn_tanh_cell" if tanh else "rnn_relu_cell"
-    return from_op(out, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, op)
+    return from_op(out, _parents(x, h, w_ih, w_hh, b_ih, b_hh), backward, op)
 
 
 def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
@@ -144,7 +143,7 @@ def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
         d *= da
         return _input_grads(d, x, h, w_ih, w_hh, b_ih is not None)
 
-    return from_op(a, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, "lstm_gates")
+    return from_op(a, _parents(x, h, w_ih, w_hh, b_ih, b_hh), backward, "lstm_gates")
 
 
 def lstm_c(gates: Tensor, c: Tensor) -> Tensor:
@@ -283,4 +282,4 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
             return dx, dh, dw_ih, dw_hh
         return dx, dh, dw_ih, dw_hh, Outer(d_gi, None), Outer(d_gh, None)
 
-    return from_op(out, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, "gru_cell")
+    return from_op(out, _parents(x, h, w_ih, w_hh, b_ih, b_hh), backward, "gru_cell")
