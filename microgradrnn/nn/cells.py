@@ -136,7 +136,7 @@ class _Cell(Module):
             h, state = self(inputs[first - 1], state)
         stamp_roles(self, h, state)
         hs[first - 1] = h
-        rows, outs = None, [None] * T  # fused: the (T, B, H) output, of h_1's shape and dtype
+        rows, outs = None, [None] * T  # fused: the (T, B, H) output, h's shape and dtype
         if self.fused:
             rows = np.empty((T, *h.shape), h.dtype)
             rows[first - 1] = h._data
