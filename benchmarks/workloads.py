@@ -19,9 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import microgradrnn.functional as F
-from microgradrnn import Tensor, tags
-from microgradrnn.nn import LAYERS  # "rnn", "lstm", "gru" -> nn.RNN, nn.LSTM, nn.GRU
+from microgradrnn import Tensor
 from microgradrnn.ops import linear
 
 try:  # the benchmarks directory is both a script folder and (in tests) a package
@@ -140,13 +138,17 @@ class _Trained:
 
 class EngineImpl(_Trained):
     """microgradrnn's sequence layer (which tags every step for the renderer) + a head;
-    the default composed cells, or with ``fused`` one op per step (``nn/fused.py``)."""
+    the default composed cells, or with ``fused`` one op per step (``nn/fused.py``).
+    mg: the package to use (default ``microgradrnn``; compare_engine.py passes another
+    revision's copy)."""
 
-    def __init__(self, w: Workload, params, X, target, fused: bool = False) -> None:
-        from microgradrnn import nn, optim
-
-        self.w = w
-        self.rnn = LAYERS[w.cell](w.input, w.hidden, fused=fused)
+    def __init__(self, w: Workload, params, X, target, fused: bool = False,
+                 mg=None) -> None:
+        if mg is None:
+            import microgradrnn as mg
+        nn, optim = mg.nn, mg.optim
+        self.mg, self.w = mg, w
+        self.rnn = nn.LAYERS[w.cell](w.input, w.hidden, fused=fused)
         self.head = nn.Linear(w.hidden, w.output)
         dt = X.dtype
         self.rnn.astype(dt)
@@ -157,10 +159,10 @@ class EngineImpl(_Trained):
         self.named = {k: getattr(self.rnn, k + "_l0") for k in PARAM_NAMES[:4]}
         self.named.update(head_weight=self.head.weight, head_bias=self.head.bias)
         self.opt = optim.SGD(list(self.named.values()), lr=LR)
-        self.X, self.target = Tensor(X), target
+        self.X, self.target = mg.Tensor(X), target
 
     def loss(self) -> Tensor:
-        w = self.w
+        w, F, tags = self.w, self.mg.functional, self.mg.tags
         out, _ = self.rnn(self.X)  # (T, B, H)
         with tags(role="y"):
             y = self.head(out)  # (T, B, O)

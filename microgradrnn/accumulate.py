@@ -294,34 +294,37 @@ class _Factors:
 
 
 class JoinCache:
-    """np.concatenate of the g factors, remembering the last join: the weights and biases
-    of an RNN or LSTM cell all get the same g_t (W_ih, W_hh, b_ih, b_hh of a step) and
-    fold together, so g is joined once instead of four times, and the biases' row sum is
-    taken once for both. (A fused GRU's hidden side gets a g_t of its own, so its joins
-    alternate and each is made.) Lives for one backward pass."""
+    """np.concatenate of the g factors, remembering the last two joins: the weights and
+    biases of an RNN or LSTM cell all get the same g_t (W_ih, W_hh, b_ih, b_hh of a step)
+    and fold together, so g is joined once instead of four times, and the biases' row
+    sum is taken once for both. A fused GRU's hidden side gets a g_t of its own, so its
+    four folds alternate between two joins: both are kept. Lives for one backward pass."""
 
-    __slots__ = ("key", "value", "source", "sum")
+    __slots__ = ("recent",)
 
     def __init__(self) -> None:
-        self.key: tuple = ()
-        self.value: Any = None
-        self.source: list = []
-        self.sum: Any = None
+        # [key, arrays, joined, row sum or None], the last one used first
+        self.recent: list[list] = []
 
     def __call__(self, arrays: list) -> np.ndarray:
         key = tuple(map(id, arrays))
-        if key != self.key:
-            # keep the joined arrays alive with their ids: a freed array's id can be
-            # reused by a new one, which would make a stale join look current
-            self.key, self.source, self.sum = key, arrays, None
-            self.value = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-        return self.value
+        for entry in self.recent:
+            if entry[0] == key:
+                if entry is not self.recent[0]:
+                    self.recent.reverse()
+                return entry[2]
+        # keep the joined arrays alive with their ids: a freed array's id can be reused
+        # by a new one, which would make a stale join look current
+        joined = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        self.recent = [[key, arrays, joined, None]] + self.recent[:1]
+        return joined
 
     def row_sum(self) -> np.ndarray:
         """The sum of the rows of the last join."""
-        if self.sum is None:
-            self.sum = self.value.sum(axis=0)
-        return self.sum
+        entry = self.recent[0]
+        if entry[3] is None:
+            entry[3] = entry[2].sum(axis=0)
+        return entry[3]
 
 
 # ----------------------------------------------------------------------------------------

@@ -209,13 +209,10 @@ def from_op(data: Any, parents: tuple[Tensor, ...], backward: Callable, op: str)
     dL/d(output) and returns per parent None, an array broadcastable to the parent, a
     ``Scatter`` (a slice's gradient) or an ``Outer`` (a factored product)."""
     out = _new(parents[0].__class__ if data.__class__ is float else Tensor)  # float: Values
-    needs_grad = False
     for p in parents if _grad_enabled else ():  # a plain loop: any() costs more, per op
         if p.requires_grad:
-            needs_grad = True
+            out._setup(data, True, parents, backward, op, "")
             break
-    if needs_grad:
-        out._setup(data, True, parents, backward, op, "")
     else:  # no graph: the node keeps neither its parents nor its rule
         out._setup(data, False, (), None, op, "")
     if _anomaly:
@@ -268,7 +265,8 @@ def _backprop(root: Tensor, grad: Any, retain_graph: bool, into: Any,
         if not retain_graph:
             node._backward = _freed  # drop the rule and the arrays it saved
         flows = [None] * len(parents)
-        for i, (parent, pg) in enumerate(zip(parents, parent_grads, strict=True)):
+        for i, parent in enumerate(parents):  # (indexing costs less than zip, per node)
+            pg = parent_grads[i]
             if pg is not None and parent.requires_grad:
                 if _anomaly:
                     _check(node, "backward", accumulate.dense(pg, parent._data),

@@ -232,38 +232,75 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     three keeps both the unrolled graph and the per-step cost small.
     """
     X, W = x._data, weight._data
-    if W.ndim != 2 or X.ndim < 1 or X.shape[-1] != W.shape[1]:
-        raise ValueError(
-            f"linear: input of shape {X.shape} does not fit weight of shape {W.shape} "
-            "(expected input (..., in) and weight (out, in))"
-        )
+    _linear_check(X, W, bias)
     # leading axes as one: a single (N, in) @ (in, out) product, not one per leading index
     X2 = X if X.ndim == 2 else X.reshape(-1, X.shape[-1])
     out = np.dot(X2, W.T)
     if X.ndim != 2:
         out = out.reshape(*X.shape[:-1], W.shape[0])
-    parents: tuple[Tensor, ...] = (x, weight)
-    if bias is not None:
-        if bias._data.shape != (W.shape[0],):
-            raise ValueError(
-                f"linear: bias of shape {np.shape(bias._data)}, expected ({W.shape[0]},)")
-        out += bias._data  # out is a fresh array
-        parents = (x, weight, bias)
+    if bias is None:
+        return from_op(out, (x, weight), _linear_rule(x, weight, None, X2), "linear")
+    out += bias._data  # out is a fresh array
+    return from_op(out, (x, weight, bias), _linear_rule(x, weight, bias, X2), "linear")
+
+
+def _linear_check(X: np.ndarray, W: np.ndarray, bias: Tensor | None) -> None:
+    if W.ndim != 2 or X.ndim < 1 or X.shape[-1] != W.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {X.shape} does not fit weight of shape {W.shape} "
+            "(expected input (..., in) and weight (out, in))"
+        )
+    if bias is not None and bias._data.shape != (W.shape[0],):
+        raise ValueError(
+            f"linear: bias of shape {np.shape(bias._data)}, expected ({W.shape[0]},)")
+
+
+def _linear_rule(x: Tensor, weight: Tensor, bias: Tensor | None, X2: np.ndarray) -> Callable:
+    """The backward rule of one linear node; X2 is x's data as (N, in)."""
+    W, shape = weight._data, x._data.shape
 
     def backward(g):  # dx = g W, dW = g^T x, db = sum of g over leading axes
         g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
         gx = None
         if x.requires_grad:
             gx = np.dot(g2, W)
-            if X.ndim != 2:
-                gx = gx.reshape(X.shape)
+            if len(shape) != 2:
+                gx = gx.reshape(shape)
         # dW as its two factors: the engine multiplies those of all uses at once
         gw = Outer(g2, X2) if weight.requires_grad else None
         if bias is None:
             return gx, gw
         return gx, gw, (Outer(g2, None) if bias.requires_grad else None)  # sum of g's rows
 
-    return from_op(out, parents, backward, "linear")
+    return backward
+
+
+def linear_each(xs: Sequence[Tensor], weight: Tensor,
+                bias: Tensor | None = None) -> list[Tensor]:
+    """``[linear(x, weight, bias) for x in xs]`` computed in one matrix product.
+
+    xs: T tensors of one shape (B, in) -> T tensors (B, out). Each result is recorded as
+    ``linear`` records it (op "linear", parents (x, weight[, bias]), the same rule), so
+    the graph is the one the loop would build; only the forward arithmetic is shared:
+    the sequence layers make the input projections x_t W_ih^T + b_ih of all steps so.
+    """
+    if not xs:
+        return []
+    try:  # one call; np.stack makes about four
+        X, W = np.array([x._data for x in xs]), weight._data
+    except ValueError:
+        X = None
+    if X is None or X.ndim != 3:
+        shapes = sorted({np.shape(x._data) for x in xs})
+        raise ValueError(f"linear_each: needs 2-D tensors of one shape, got shapes {shapes}")
+    _linear_check(X, W, bias)
+    T, B, n_in = X.shape
+    out = np.dot(X.reshape(T * B, n_in), W.T).reshape(T, B, W.shape[0])
+    parents: tuple[Tensor, ...] = (weight,) if bias is None else (weight, bias)
+    if bias is not None:
+        out += bias._data
+    return [from_op(out[t], (x, *parents), _linear_rule(x, weight, bias, x._data), "linear")
+            for t, x in enumerate(xs)]
 
 
 def _unary(op: str, fn: Callable, d: Callable) -> Callable:
@@ -479,6 +516,8 @@ def unbind(a: Tensor, axis: int = 0) -> tuple[Tensor, ...]:
         raise ValueError(f"unbind: axis {axis} is out of range for shape {X.shape}")
     lead = (slice(None),) * (axis % X.ndim)
     views = X if not lead else np.moveaxis(X, axis, 0)
+    if not a.requires_grad:  # leaves of no graph: no rule to make (the unroll's x_t)
+        return tuple(from_op(v, (a,), None, "getitem") for v in views)
     return tuple(from_op(views[i], (a,), _scatter_back(lead + (i,), X.shape), "getitem")
                  for i in range(len(views)))
 

@@ -243,3 +243,19 @@ def test_a_missed_target_against_torch_names_where_the_reference_stands():
     assert run.reference_note(missed, res) == " (the numpy reference: 1.02)"
     assert run.reference_note({**missed, "ok": True}, res) == ""
     assert run.reference_note({"ratio": "microgradrnn / numpy", "ok": False}, res) == ""
+
+
+def test_compare_engine_times_this_checkout_against_a_revision():
+    """benchmarks/compare_engine.py extracts the package of a git revision under another
+    name and times it beside this checkout's (one tiny round here)."""
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=BENCH, capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "compare_engine.py"), "--old", "HEAD", "--only", "W1",
+         "--rounds", "1", "--budget", "0.001"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "new engine / old (HEAD)" in proc.stdout
+    for path in ("default", "fused"):
+        assert f"{path:8s} new / old" in proc.stdout
+    assert "default / fused: new" in proc.stdout

@@ -233,9 +233,9 @@ def _freed_by_refcount(make_root, run_backward):
             gc.enable()
 
 
-def _layer_loss(kind):
+def _layer_loss(kind, fused=False):
     def make():
-        layer = getattr(nn, kind)(3, 4, num_layers=2, rng=0)
+        layer = getattr(nn, kind)(3, 4, num_layers=2, rng=0, fused=fused)
         out, _ = layer(np.ones((5, 2, 3)))
         return (out * out).sum()
     return make
@@ -244,11 +244,52 @@ def _layer_loss(kind):
 @pytest.mark.parametrize("run_backward", [False, True, "retain"])
 @pytest.mark.parametrize("make_root", [lambda: _graph()[0], _memory_graph,
                                        _layer_loss("RNN"), _layer_loss("LSTM"),
-                                       _layer_loss("GRU")],
-                         ids=["ops", "memory", "rnn", "lstm", "gru"])
+                                       _layer_loss("GRU"), _layer_loss("RNN", True),
+                                       _layer_loss("LSTM", True), _layer_loss("GRU", True)],
+                         ids=["ops", "memory", "rnn", "lstm", "gru", "rnn-fused",
+                              "lstm-fused", "gru-fused"])
 def test_graph_has_no_cycles_reference_counting_frees_it(make_root, run_backward):
     alive = _freed_by_refcount(make_root, run_backward)
     assert alive == [True] * len(alive)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_a_training_step_leaves_nothing_for_the_cyclic_collector(kind, fused):
+    """A whole training step (layer, head, loss, backward, SGD) frees its graph by
+    reference counting alone: with the collector off, no node outlives the step and
+    gc.collect() then finds no garbage (nothing in the graph refers back to itself, so
+    no full collection is ever needed to free it)."""
+    from microgradrnn import functional as F
+    from microgradrnn import optim
+
+    rnn = getattr(nn, kind)(3, 4, rng=0, fused=fused)
+    head = nn.Linear(4, 2, rng=1)
+    opt = optim.SGD(rnn.parameters() + head.parameters(), lr=0.1)
+    x = np.random.default_rng(0).standard_normal((6, 2, 3))
+    target = np.random.default_rng(1).integers(0, 2, (6, 2))
+    refs = []
+
+    def step():
+        opt.zero_grad()
+        out, _ = rnn(x)
+        loss = F.cross_entropy(head(out), target)
+        refs.extend(weakref.ref(n) for n in toposort(loss) if n.parents)
+        loss.backward()
+        opt.step()
+
+    step()  # warm: anything made once (caches) is made here
+    was = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        refs.clear()
+        step()
+        assert refs and all(r() is None for r in refs)
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()
 
 
 def test_a_cached_join_keeps_its_arrays_alive_so_their_ids_stay_unique():
@@ -265,6 +306,22 @@ def test_a_cached_join_keeps_its_arrays_alive_so_their_ids_stay_unique():
     assert ref() is not None
     c, d = np.full(2, 5.0), np.full(2, 7.0)
     np.testing.assert_array_equal(join([c, d]), [5, 5, 7, 7])
+
+
+def test_the_join_cache_keeps_two_joins_for_the_gru_s_alternating_folds():
+    # a fused GRU's folds alternate W_ih (d_gi), W_hh (d_gh), b_ih (d_gi), b_hh (d_gh):
+    # each of the two lists is joined once, and its row sum taken once
+    from microgradrnn.accumulate import JoinCache
+
+    join = JoinCache()
+    gi, gh = [np.ones((2, 3)), np.zeros((2, 3))], [np.full((2, 3), 2.0)] * 2
+    first_gi, first_gh = join(gi), join(gh)
+    assert join(gi) is first_gi
+    np.testing.assert_array_equal(join.row_sum(), [2.0, 2.0, 2.0])
+    assert join(gh) is first_gh
+    np.testing.assert_array_equal(join.row_sum(), [8.0, 8.0, 8.0])
+    join([np.ones((1, 3))])  # a third list pushes out the least recently used (gi)
+    assert join(gh) is first_gh and join(gi) is not first_gi
 
 
 # -- hooks, no_grad, detach ---------------------------------------------------------------

@@ -231,3 +231,30 @@ def test_sigmoid_into_and_tanh_into_match_numpy(size, dtype):
     np.testing.assert_allclose(s, exact.astype(dtype), rtol=8 * eps, atol=np.finfo(dtype).tiny)
     np.testing.assert_allclose(t, np.tanh(x), rtol=0, atol=4 * eps)
     assert np.all((s >= 0) & (s <= 1)) and np.all(np.abs(t) <= 1)
+
+
+def test_linear_each_records_the_nodes_linear_would():
+    """One matrix product for T inputs, T nodes exactly like linear's: op, parents, rule."""
+    from microgradrnn.ops import linear_each
+
+    rng = np.random.default_rng(0)
+    w, b = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    xs = rng.standard_normal((5, 2, 3))
+    grads = []
+    for each in (True, False):
+        W, B = Tensor(w, requires_grad=True), Tensor(b, requires_grad=True)
+        X = [Tensor(x, requires_grad=True) for x in xs]
+        ys = linear_each(X, W, B) if each else [mg.linear(x, W, B) for x in X]
+        assert [y.op for y in ys] == ["linear"] * 5
+        assert all(y.parents == (x, W, B) for y, x in zip(ys, X, strict=True))
+        loss = sum(((y * y) * (k + 1)).sum() for k, y in enumerate(ys))
+        loss.backward()
+        grads.append([y.data for y in ys] + [W.grad, B.grad] + [x.grad for x in X])
+    for a, c in zip(*grads, strict=True):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-14)
+    assert linear_each([], Tensor(w)) == []
+    with pytest.raises(ValueError, match=r"linear_each: needs 2-D tensors of one shape, "
+                       r"got shapes \[\(2, 3\), \(3, 3\)\]"):
+        linear_each([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 3)))], Tensor(w))
+    with pytest.raises(ValueError, match="linear: input of shape"):
+        linear_each([Tensor(np.ones((2, 2)))], Tensor(w))

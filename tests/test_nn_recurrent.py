@@ -381,3 +381,52 @@ def test_a_stacked_layer_under_no_grad_gives_the_same_output(fused):
     with_graph = layer(x)[0].data
     with no_grad():
         np.testing.assert_array_equal(layer(x)[0].data, with_graph)
+
+
+# -- the library cells' unroll builds the plain loop's graph ---------------------------------
+
+
+def _plain(cls):
+    """A library cell whose unroll asks for the plain loop of nn.Recurrent."""
+    return type(f"Plain{cls.__name__}", (cls,), {"unroll": lambda *a, **k: NotImplemented})
+
+
+def _drawn(root):
+    """Every node under root as the ops view meets it: op, tags, its parents' positions,
+    in the viz's depth-first order (parents first)."""
+    from microgradrnn.viz.graph import walk
+    graph = walk(root)
+    return graph, [(n.op, n.tags, tuple(graph.index[p] for p in n.parents))
+                   for n in graph.nodes]
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_the_unroll_builds_the_plain_loops_graph_node_for_node(kind, fused):
+    """What the ops view draws does not depend on the fast path: the same nodes (op,
+    tags, edges) in the same order, the same values and gradients as the plain loop."""
+    cell = getattr(nn, f"{kind}Cell")
+    x = np.random.default_rng(3).standard_normal((5, 2, 3))
+    runs = []
+    for make in (cell, _plain(cell)):
+        layer = nn.Recurrent(lambda n, g, make=make: make(n, 4, rng=g, fused=fused), 3,
+                             num_layers=2, bidirectional=True, rng=0)
+        xt = Tensor(x, requires_grad=True)
+        out, _ = layer(xt)
+        loss = (out * out).sum()
+        loss.backward()
+        runs.append((_drawn(loss), xt.grad, [p.grad for p in layer.parameters()]))
+    ((g_fast, fast), x_fast, p_fast), ((g_plain, plain), x_plain, p_plain) = runs
+    assert fast == plain
+    for a, b in zip(g_fast.nodes, g_plain.nodes, strict=True):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
+        assert (a.grad is None) == (b.grad is None)
+        if a.grad is not None:
+            np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-14)
+    for a, b in zip([x_fast, *p_fast], [x_plain, *p_plain], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    per_step = {"RNN": ["linear", "linear", "add", "tanh"]}.get(kind)
+    if per_step and not fused:  # the composed RNN step: four ops, each a node
+        step = [op for op, tags_, _ in fast if tags_.get("t") == 3 and tags_.get("layer") == 1
+                and tags_.get("direction") == "fwd" and op != "getitem"]
+        assert step == per_step

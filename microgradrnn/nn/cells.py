@@ -12,7 +12,8 @@ The cell contract (what the sequence layers need, and all they need):
   (or ``stack_rows``) of h_1..h_T, and the graph, tags and numbers must be those of the
   plain loop in ``nn.Recurrent``: step t inside ``tags(t=t)``, then
   ``stamp_roles(cell, h_t, state)``, the stack inside ``tags(role="output")``. It may
-  return NotImplemented to ask for the plain loop. The fused cells here have one.
+  return NotImplemented to ask for the plain loop. The cells here have one, composed
+  and fused (``_Cell.unroll``).
 
 Every cell here takes ``rng`` (a Generator or a seed) and initialises all its weights
 uniform ±1/sqrt(hidden_size), as PyTorch does.
@@ -24,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Tensor, tags
-from ..ops import linear, stack_rows
+from ..engine import Tensor, current_tags, tags
+from ..ops import linear, linear_each, stack, stack_rows
 from . import init
 from .fused import gru_cell, gru_input_bias, lstm_c, lstm_gates, lstm_h, rnn_cell
 from .module import Module, Parameter
@@ -47,6 +48,15 @@ def stamp_roles(cell: Any, h: Tensor, state: Any) -> None:
         e.tags = {**e.tags, "role": names[i] if i < len(names) else f"state{i}"}
     if not any(h is e for e in state):
         h.tags = {**h.tags, "role": "h"}
+
+
+def _x_side(cell: _Cell, x: Tensor, proj: Tensor | None) -> Tensor:
+    """A composed step's linear(x, weight_ih, bias_ih): ``proj`` if the unroll made it
+    ahead (``ops.linear_each``: the same node), given the tags it would get here."""
+    if proj is None:
+        return linear(x, cell.weight_ih, cell.bias_ih)
+    proj.tags = current_tags()
+    return proj
 
 
 class _Cell(Module):
@@ -97,34 +107,48 @@ class _Cell(Module):
         """The optional fast path of the cell contract: the cell applied to x_1..x_T
         (x_T..x_1 if reverse) from ``state``, the same graph, tags and numbers as the
         plain loop of ``nn.Recurrent``. Returns (output (T, B, H), the stack of h_1..h_T;
-        the final state). NotImplemented (use the plain loop) unless fused, or for a
-        subclass that changes forward or __call__ (its code then runs at every step).
+        the final state). NotImplemented (use the plain loop) for a subclass that changes
+        forward or __call__ (its code then runs at every step).
 
-        Two shortcuts: every step's input projection in one matrix product
-        (``_input_projections``), and h_t written straight into a row of the output array
-        (``ops.stack_rows``: no stacking copy). The first step goes through forward, which
-        checks the shapes; the others go straight to ``_step``."""
+        One shortcut for both the composed and the fused step: every step's input
+        projection in one matrix product. The composed step gets it as the linear node
+        the step would make (``ops.linear_each``: the same node, rule and tags), the fused
+        one as an array (``_input_projections``), and writes h_t straight into a row of
+        the output array (``ops.stack_rows``: no stacking copy). The first step goes
+        through forward, which checks the shapes; the others go straight to ``_step``."""
         cls = type(self)
-        if not self.fused or cls.forward is not _Cell.forward \
-                or cls.__call__ is not Module.__call__:
+        if cls.forward is not _Cell.forward or cls.__call__ is not Module.__call__:
             return NotImplemented
         T = len(inputs)
-        proj = self._input_projections(np.stack([x._data for x in inputs]))
+        if T == 0:
+            raise ValueError(f"{cls.__name__}.unroll: no inputs (an empty sequence)")
+        order = range(T, 0, -1) if reverse else range(1, T + 1)
+        first, later = order[0], order[1:]
+        if self.fused:  # per-step views made once
+            proj: Any = list(self._input_projections(np.array([x._data for x in inputs])))
+        else:  # the first step makes its own, after forward has checked the shapes
+            proj = [None] * T
+            made = linear_each([inputs[t - 1] for t in later], self.weight_ih, self.bias_ih)
+            for t, p in zip(later, made, strict=True):
+                proj[t - 1] = p
         hs: list[Any] = [None] * T
-        rows: Any = None  # the (T, B, H) output; h_1 shows its shape and dtype
-        for t in (range(T, 0, -1) if reverse else range(1, T + 1)):
+        with tags(t=first):
+            h, state = self(inputs[first - 1], state)
+        stamp_roles(self, h, state)
+        hs[first - 1] = h
+        rows, outs = None, [None] * T  # fused: the (T, B, H) output, h's shape and dtype
+        if self.fused:
+            rows = np.empty((T, *h.shape), h.dtype)
+            rows[first - 1] = h._data
+            outs = list(rows)
+        step = self._step
+        for t in later:
             with tags(t=t):
-                if rows is None:
-                    h, state = self(inputs[t - 1], state)
-                else:
-                    h, state = self._step(inputs[t - 1], state, rows[t - 1], proj[t - 1])
+                h, state = step(inputs[t - 1], state, outs[t - 1], proj[t - 1])
             stamp_roles(self, h, state)
             hs[t - 1] = h
-            if rows is None:
-                rows = np.empty((T, *h.shape), h.dtype)
-                rows[t - 1] = h._data
         with tags(role="output"):
-            return stack_rows(hs, rows), state
+            return (stack(hs) if rows is None else stack_rows(hs, rows)), state
 
     def _input_projections(self, xs: np.ndarray) -> np.ndarray:
         """x_t W_ih^T + bias for all T steps in one matrix product, (T, B, G*H), from the
@@ -185,7 +209,7 @@ class RNNCell(_Cell):
             h = rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
                          self.nonlinearity, out, proj)
             return h, h
-        z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
+        z = _x_side(self, x, proj) + linear(h, self.weight_hh, self.bias_hh)
         h = z.tanh() if self.nonlinearity == "tanh" else z.relu()
         return h, h
 
@@ -225,7 +249,7 @@ class LSTMCell(_Cell):
             h = lstm_h(a, c, out)
             return h, (h, c)
         with tags(role="gate"):
-            z = linear(x, self.weight_ih, self.bias_ih) + linear(h, self.weight_hh, self.bias_hh)
+            z = _x_side(self, x, proj) + linear(h, self.weight_hh, self.bias_hh)
             s = z.sigmoid()  # one op for i, f and o; g's slice is unused
             i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
             g = z[:, 2 * H:3 * H].tanh()
@@ -259,7 +283,7 @@ class GRUCell(_Cell):
             return h, h
         H = self.hidden_size
         with tags(role="gate"):
-            gi = linear(x, self.weight_ih, self.bias_ih)
+            gi = _x_side(self, x, proj)
             gh = linear(h, self.weight_hh, self.bias_hh)
             rz = (gi[:, :2 * H] + gh[:, :2 * H]).sigmoid()
             r, z = rz[:, :H], rz[:, H:]

@@ -63,9 +63,8 @@ def _preactivation(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
     return z
 
 
-def _parents(x, h, c, w_ih, w_hh, b_ih, b_hh) -> tuple[Tensor, ...]:
-    state = (h,) if c is None else (h, c)
-    return (x, *state, w_ih, w_hh) + ((b_ih, b_hh) if b_ih is not None else ())
+def _parents(x, h, w_ih, w_hh, b_ih, b_hh) -> tuple[Tensor, ...]:
+    return (x, h, w_ih, w_hh) if b_ih is None else (x, h, w_ih, w_hh, b_ih, b_hh)
 
 
 def _input_grads(dz: np.ndarray, x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
@@ -111,7 +110,7 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
         return _input_grads(dz, x, h, w_ih, w_hh, b_ih is not None)
 
     op = "rnn_tanh_cell" if tanh else "rnn_relu_cell"
-    return from_op(out, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, op)
+    return from_op(out, _parents(x, h, w_ih, w_hh, b_ih, b_hh), backward, op)
 
 
 def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
@@ -144,7 +143,7 @@ def lstm_gates(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor,
         d *= da
         return _input_grads(d, x, h, w_ih, w_hh, b_ih is not None)
 
-    return from_op(a, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, "lstm_gates")
+    return from_op(a, _parents(x, h, w_ih, w_hh, b_ih, b_hh), backward, "lstm_gates")
 
 
 def lstm_c(gates: Tensor, c: Tensor) -> Tensor:
@@ -214,20 +213,25 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
     the other cells' proj it lacks b_hn, which is multiplied by r).
     """
     H = h._data.shape[-1]
-    # a: x's part of the preactivations, then the activations [r, z, n], in place
+    gh = np.dot(h._data, w_hh._data.T)
+    # a: the activations [r, z, n], a fresh array, made in place over x's part
     if proj is None:
         a = np.dot(x._data, w_ih._data.T)
         if b_ih is not None:
             a += gru_input_bias(b_ih._data, b_hh._data)  # one add over the batch
-    else:
-        a = np.array(proj)  # a copy: the layer's projections are not ours to change
-    gh = np.dot(h._data, w_hh._data.T)
-    a[:, :2 * H] += gh[:, :2 * H]
+        a[:, :2 * H] += gh[:, :2 * H]
+    else:  # the layer's projections are not ours to change: no copy, added into a
+        a = np.empty_like(gh)
+        np.add(proj[:, :2 * H], gh[:, :2 * H], out=a[:, :2 * H])
     sigmoid_into(a[:, :2 * H])  # r and z: one sigmoid (one exp) over both
     r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
     # gh_n = h W_hn^T + b_hn, a fresh (B, H) array (so the rest of gh is not kept)
     gh_n = gh[:, 2 * H:] + b_hh._data[2 * H:] if b_hh is not None else gh[:, 2 * H:].copy()
-    n += r * gh_n
+    if proj is None:  # n_pre = gi_n + r gh_n
+        n += r * gh_n
+    else:
+        np.multiply(r, gh_n, out=n)
+        n += proj[:, 2 * H:]
     tanh_into(n)
     # h' = n + z (h - n), the composed cell's form (the same rounding), in three passes
     out = np.subtract(h._data, n, out=out)
@@ -257,10 +261,11 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
         dz *= z
         dz *= one_minus_z
         # h's side differs in n's block: gh_n enters n_pre times r, so
-        # d(gh) = [dr_pre, dz_pre, dn_pre r]. A copy, not d_gi changed in place: the
-        # engine holds both as factors (Outer) until it folds them.
-        d_gh = d_gi.copy()
-        d_gh[:, 2 * H:] *= r
+        # d(gh) = [dr_pre, dz_pre, dn_pre r]. An array of its own, not d_gi changed in
+        # place: the engine holds both as factors (Outer) until it folds them.
+        d_gh = np.empty_like(d_gi)
+        d_gh[:, :2 * H] = d_gi[:, :2 * H]
+        np.multiply(dn, r, out=d_gh[:, 2 * H:])
         # dx = d(gi) W_ih,  dh = d(gh) W_hh + g z (h' = ... + z h),
         # dW_ih = d(gi)^T x,  dW_hh = d(gh)^T h,  db_ih = sum_B d(gi),  db_hh = sum_B d(gh)
         dx = np.dot(d_gi, w_ih._data) if x.requires_grad else None
@@ -269,13 +274,12 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
             dh = np.dot(d_gh, w_hh._data)
             dh += g * z
         # the weights' gradients as factors, as in _input_grads; each bias gets its
-        # weight's factor (the same array). The engine remembers its last join only and
-        # folds W_ih, W_hh, b_ih, b_hh in turn, so here each of the four joins its own
-        # (its cost: benchmarks/README.md, "Notes moved from the source")
+        # weight's factor (the same array), so the engine joins d(gi) and d(gh) once
+        # each (accumulate.JoinCache keeps two joins)
         dw_ih = Outer(d_gi, x._data) if w_ih.requires_grad else None
         dw_hh = Outer(d_gh, h._data) if w_hh.requires_grad else None
         if b_ih is None:
             return dx, dh, dw_ih, dw_hh
         return dx, dh, dw_ih, dw_hh, Outer(d_gi, None), Outer(d_gh, None)
 
-    return from_op(out, _parents(x, h, None, w_ih, w_hh, b_ih, b_hh), backward, "gru_cell")
+    return from_op(out, _parents(x, h, w_ih, w_hh, b_ih, b_hh), backward, "gru_cell")
