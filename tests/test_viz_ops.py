@@ -16,13 +16,13 @@ needs_engine = pytest.mark.skipif(
 
 
 def _titles(src):
-    """The bold title of every drawn node."""
-    return re.findall(r"^\t+n\d+ \[label=<<b>([^<]*)</b>", src, re.M)
+    """The title of every drawn node (its tooltip: the label draws it as a table)."""
+    return re.findall(r'^\t+n\d+ \[label=<.*tooltip="([^"]*)"', src, re.M)
 
 
 def _node(src, title):
     """The ids of the nodes whose title starts with ``title``."""
-    return re.findall(rf"^\t+(n\d+) \[label=<<b>{re.escape(title)}", src, re.M)
+    return re.findall(rf'^\t+(n\d+) \[label=<.*tooltip="{re.escape(title)}', src, re.M)
 
 
 def _ranks(src):

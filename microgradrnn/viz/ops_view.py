@@ -12,6 +12,7 @@ writes the DOT. An untagged graph of Values draws like micrograd's ``draw_dot``.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor
-from . import dot, layout, ops_layout, style
+from . import dot, layout, ops_layout, rich, style
 from .graph import Graph, get_flow, head_params, is_bias, is_param, norm, walk
 from .names import state_name, weight_name
 from .ops_layout import Classified, Drawing, Gates, Rows
@@ -28,7 +29,8 @@ from .picture import Picture, make
 _SYMBOL = {"add": "+", "mul": "×", "sub": "−", "div": "/", "neg": "−", "sigmoid": "σ",
            "matmul": "@", "getitem": "slice", "concatenate": "concat", "pow": "**"}
 # where a flat edge's label goes: below its right end
-_FLAT_LABEL = {"labelangle": -25, "labeldistance": 2.2, "labelfontsize": 9}
+# how far below a row's line its edges' labels go, past the row's nodes (half a node)
+_ROW_HALF = 13.0
 _LEGEND = {
     **style.LEGEND,
     style.TEMPORAL: "temporal road: hₜ₋₁ → … → hₜ along each layer's row (through Wₕₕ); "
@@ -137,9 +139,11 @@ def _micrograd(nid: str, node: Tensor, fl: Any) -> list[str]:
 
 
 def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
-    body = f"<b>{title}</b>"
+    """An op's box: what it computes (names with readable scripts: ``rich.line``), its
+    label if it has one, and its shape, ‖data‖ and ‖grad‖ (a scalar's data and grad)."""
+    rows = [rich.line(title, 11, bold=True)]
     if node.label and not is_param(node) and not title.startswith(dot.html(node.label, 20)):
-        body += f"<br/>{dot.html(node.label, 30)}"
+        rows.append(f'<font point-size="10">{dot.html(node.label, 30)}</font>')
     if np.ndim(node.data) == 0:  # a scalar (a Value): its data and grad, as micrograd shows
         info = f"data {dot.scalar(float(node.data))}  {_grad_text(node, fl.grad(node))}"
     else:
@@ -147,10 +151,11 @@ def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
         g = norm(fl.grad(node))
         if g is not None:
             info += f"  ‖grad‖ {dot.num(g)}"
-    body += f'<br/><font point-size="8" color="#444444">{info}</font>'
+    rows.append(f'<font point-size="9" color="#333333">{info}</font>')
     fill, pen = style.FILL[fill_key]
-    return {"label": dot.label(body), "shape": "box", "style": "rounded,filled",
-            "fillcolor": fill, "color": pen, "margin": "0.06,0.03"}
+    return {"label": dot.label(rich.label(rows)), "shape": "box", "style": "rounded,filled",
+            "fillcolor": fill, "color": pen, "margin": "0.06,0.03",
+            "tooltip": html.unescape(title)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -172,6 +177,8 @@ class _Layout:
     fl: Any
     heads: set[int]
     arrows: str
+    scale: style.PenScale
+    cell_of: dict[str, tuple]  # drawn node -> (layer, direction) of the cell it is in
 
 
 def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int | None,
@@ -188,10 +195,13 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int 
     d = ops_layout.drawn_nodes(c, rows, cols, col_of_t)
     edges = ops_layout.drawn_edges(c, rows, d, fl)
     groups = ops_layout.rank_groups(c, rows, d)
-    ops_layout.mark_down(edges, groups, list(dict.fromkeys(d.drawn.values())))
+    place = ops_layout.mark_down(edges, groups, list(dict.fromkeys(d.drawn.values())))
     by_col = _by_column(c, d, col_of_t)
+    scale = style.PenScale(abs(f) for e in edges.values() for f in e.flows if f)
+    cell_of = {nid: tuple(map(str, c.cell_key(k)[1:])) for k, nid in d.drawn.items()
+               if c.kind[k] == "cell" and c.tags(k).get("direction") is not None}
     lay = _Layout(c, rows, gates, cols, d, edges, groups, by_col, fl, head_params(graph),
-                  arrows)
+                  arrows, scale, cell_of)
 
     node_line = _node_lines(lay)
     columns = [_column(lay, k, col, node_line) for k, col in enumerate(cols)]
@@ -208,8 +218,10 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int 
     lines += [dot.same_rank(ids) for ids in ranks.values() if len(ids) > 1]
     lines += _edge_lines(lay, ranks)
     col_of = {nid: k for k, ids in by_col.items() for nid in ids}
-    lines += [layout.invisible_edge(a, b) for a, b in ops_layout.direction_blocks(
-        groups, col_of)]
+    lines += [layout.invisible_edge(a, b) for a, b in ops_layout.directions_stacked(
+        c, d, groups, col_of, place)]
+    lines += [f"{a} -> {b} [style=invis, minlen=2]" for a, b in ops_layout.layers_stacked(
+        c, d, groups, col_of, place)]
     lines += [layout.invisible_edge(a, b) for a, b in ops_layout.head_above_rows(
         c, d, groups, col_of)]
     return make("ops", lines)
@@ -263,7 +275,17 @@ def _column(lay: _Layout, k: int, col: tuple[str, int, int], node_line: dict[str
     kind, a, b = col
     ids = lay.by_col.get(k, [])
     lines = layout.open_cluster(f"cluster_t{k}", kind, a, b)
-    lines += ["\t" + node_line[nid] for nid in ids]
+    cells: dict[tuple, list[str]] = {}
+    for nid in ids:
+        cells.setdefault(lay.cell_of.get(nid, ()), []).append(nid)
+    for key, members in cells.items():
+        if key and kind != "fold" and len(cells) > 2:
+            lines.append(f"\tsubgraph cluster_t{k}_{'_'.join(map(str, key))} {{")
+            lines.append("\t\tstyle=invis")
+            lines += ["\t\t" + node_line[nid] for nid in members]
+            lines.append("\t}")
+        else:
+            lines += ["\t" + node_line[nid] for nid in members]
     xs = [nid for nid in ids if nid in lay.groups.get(("x",), [])]
     point = not xs
     anchor = f"anchor{k}" if point else xs[0]
@@ -279,17 +301,15 @@ def _column(lay: _Layout, k: int, col: tuple[str, int, int], node_line: dict[str
 
 
 def _edge_lines(lay: _Layout, ranks: dict[tuple, list[str]]) -> list[str]:
-    """The drawn edges' statements: widths against the largest flow drawn."""
-    largest = max((abs(f) for e in lay.edges.values() for f in e.flows if f), default=0.0)
+    """The drawn edges' statements: widths on the picture's scale of flows (``scale``)."""
     col_of = {nid: k for k, ids in lay.by_col.items() for nid in ids}
     rank_of = {nid: g for g, ids in ranks.items() for nid in ids}
     backward = {nid for g, ids in lay.groups.items() if g[0] == "row" and g[3] == "bwd"
                 for nid in ids}
-    return [_edge_line(lay, e, largest, col_of, rank_of, backward)
-            for e in lay.edges.values()]
+    return [_edge_line(lay, e, col_of, rank_of, backward) for e in lay.edges.values()]
 
 
-def _edge_line(lay: _Layout, e: layout.Drawn, largest: float, col_of: dict[str, Any],
+def _edge_line(lay: _Layout, e: layout.Drawn, col_of: dict[str, Any],
                rank_of: dict[str, tuple], backward: set[str]) -> str:
     """An edge's statement, coloured by its road, as wide as its flow, labelled with its
     flow when it is one edge of the graph (a scalar's keeps its sign).
@@ -299,29 +319,27 @@ def _edge_line(lay: _Layout, e: layout.Drawn, largest: float, col_of: dict[str, 
     edges, and one from a column to one on its left, are written left to right with the
     arrow turned, so they do not pull the columns or a row out of order. An edge that
     runs down (``Drawn.down``) is written upwards with the arrow turned, so dot sees no
-    cycle and routes it between the ranks like any other."""
-    color = style.COLOR[e.cls]
+    cycle and routes it between the ranks like any other. A label never sits in the
+    middle of an edge (dot would give it a node of its own, which on a row's rank bends
+    the row's edges around it): a flat edge's sits past the node it leaves, below the
+    row's nodes; another's beside the edge's start (``layout.edge_line``)."""
     f = e.flow
-    a: dict[str, Any] = {"color": color,
-                         "penwidth": style.pen_width(abs(f) if f else f, largest)}
-    tail, head, back = e.src, e.dst, lay.arrows == "gradient"
+    tail, head = e.src, e.dst
     flat = rank_of.get(tail) is not None and rank_of.get(tail) == rank_of.get(head)
     ct, ch = col_of.get(tail), col_of.get(head)
-    if flat and (ct is not None and ch is not None and ct > ch or (
-            ct == ch and tail in backward)) or not flat and e.down:
-        tail, head, back = head, tail, not back
-    text = dot.num(f) if e.single and f is not None else ""
-    if text:
-        a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
-        if flat:
-            a.update(_FLAT_LABEL)
-    if layout.is_fold(e.src) or layout.is_fold(e.dst):
-        a["style"] = "dashed"
-    if back:
-        a["dir"] = "back"
-    if flat:
-        a["tailport"], a["headport"] = "e", "w"
-    return dot.edge(tail, head, a)
+    turn = flat and (ct is not None and ch is not None and ct > ch or (
+        ct == ch and tail in backward)) or not flat and e.down
+    color = style.TEXT[e.cls]
+    pieces: list = [(_signed(f), False, color)] if e.single and f is not None else []
+    return layout.edge_line(e, lay.scale.width(abs(f) if f else f), lay.arrows, {}, rank_of,
+                            pieces, 9, at_start=not flat, clear=4.0, below=_ROW_HALF,
+                            loose_down=False, turn=turn)
+
+
+def _signed(x: float) -> str:
+    """A flow as its edge shows it: two digits, a true minus sign."""
+    text = dot.num(x)
+    return text.replace("-", "−", 1) if x < 0 else text
 
 
 # -- nodes ------------------------------------------------------------------------------
