@@ -28,7 +28,7 @@ from .shares import printed_sum
 
 # statements that open every cells view: time runs left to right, depth bottom to top
 _GRAPH_ATTRS = (
-    "rankdir=BT", "newrank=true", "compound=true", "nodesep=1.0", "ranksep=0.5",
+    "rankdir=BT", "newrank=true", "compound=true", "nodesep=1.0", "ranksep=0.5", "mclimit=0.1",
     *layout.font_defaults("fontsize=15, penwidth=1.2"),
     "edge [fontsize=11]",
 )
@@ -132,7 +132,7 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
     grid = _grid(cells.slots, fold, keep, fold_above, window)
     drawn, folded = _drawn_nodes(grid)
     classes = [_edge_class(grid.slots[e.src], grid.slots[e.dst], e.bare) for e in cells.edges]
-    numbers, sums = _road_numbers(cells.edges, classes)
+    numbers, sums, parts_of = _road_numbers(cells.edges, classes)
     edges = _merged_edges(cells, classes, numbers, drawn)
     node_lines, placed, outside, widths = _place_nodes(grid, drawn, folded, nodes, fl,
                                                        layers, sums)
@@ -143,8 +143,9 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
     scale = style.PenScale(f for d in edges.values() for f in d.flows)
 
     lines = list(_GRAPH_ATTRS)
+    example = _example(grid, parts_of, layers)
     lines += _header(cells, fl, edges, heads, title, grid.steps, layers, arrows, whose,
-                     scale, bool(sums))
+                     scale, example)
     lines += [line for col in columns for line in col.lines]
     lines += [node_lines[nid] for nid in outside]
     lines += _same_rank(grid.rows, placed, [p for col in columns for p in col.points])
@@ -196,19 +197,22 @@ def _row_ranks(rows: list[tuple], edges: dict[tuple[str, str, str], layout.Drawn
 
 
 def _road_numbers(edges: list[CEdge], classes: list[str]
-                  ) -> tuple[dict[int, str], dict[int, list[rich.Piece]]]:
+                  ) -> tuple[dict[int, str], dict[int, list[rich.Piece]],
+                             dict[int, tuple[str, list[tuple[str, str]]]]]:
     """The numbers the roads show. Per contracted edge (by index): its share of its
     source node's gradient. Per slot where several roads meet: the addition its node
     shows, "‖grad‖ 0.29 = 0.17 + 0.12", each part in its road's colour, printed so that
     the parts add up to the sum (``shares.printed_sum``); the edges show those parts.
     A part too small for the sum's two digits shows as 0.00 in the sum and as itself
-    (5.2e-04) on its edge."""
+    (5.2e-04) on its edge. Also, per such slot, its printed sum and parts with their
+    roads' classes (the legend's example)."""
     roads: dict[int, list[int]] = {}
     for n, e in enumerate(edges):
         if e.share is not None:
             roads.setdefault(e.src, []).append(n)
     numbers: dict[int, str] = {}
     sums: dict[int, list[rich.Piece]] = {}
+    parts_of: dict[int, tuple[str, list[tuple[str, str]]]] = {}
     for src, ns in roads.items():
         if len(ns) == 1:
             numbers[ns[0]] = _signed(edges[ns[0]].share)
@@ -231,7 +235,9 @@ def _road_numbers(edges: list[CEdge], classes: list[str]
             else:  # a first part keeps its minus sign
                 terms.append((" " + part, False, style.TEXT[classes[n]]))
         sums[src] = terms
-    return numbers, sums
+        parts_of[src] = (f"{total}{scale}",
+                         [(part, classes[n]) for n, part in zip(ns, parts, strict=True)])
+    return numbers, sums, parts_of
 
 
 @dataclass
@@ -461,9 +467,9 @@ def _clearances(grid: _Grid, placed: list[list[tuple[tuple, str]]],
 
 def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | None,
             steps: list[int], layers: int, arrows: str, whose: str,
-            scale: style.PenScale, meet: bool) -> list[str]:
-    """The heading: title, legend (a row per road drawn, the width key, how the numbers
-    read), the shared weights, and notes."""
+            scale: style.PenScale, example: str) -> list[str]:
+    """The heading: title, legend (a row per road drawn, how the numbers read with an
+    ``example`` from the picture, the width key), the shared weights, and notes."""
     nodes = cells.graph.nodes
     if title is None:
         T = steps[-1] if steps else 0
@@ -474,14 +480,17 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
     if any(d.cls == style.INPUT and not any(d.flows) for d in edges.values()):
         legend[style.INPUT] += " (no gradient needed)"
     rows += layout.legend_rows(edges.values(), legend)
+    if any(d.number for d in edges.values()):
+        rows.append(layout.note_row(
+            "<b>How to read the numbers.</b> A node shows ‖∂L/∂node‖, the size of its "
+            "gradient. An edge shows its road's share of the gradient of the node it leaves "
+            "(gᵢ·g/‖g‖ for the part gᵢ that came back along it; negative when it pulls "
+            "against the rest), so where roads meet the shares add up to the node's number"
+            + (":" if example else "."), 120, 12))
+    if example:
+        rows.append(layout.table_row(example))
     rows += layout.width_key_row(scale, "edge width ~ log ‖gradient that came back along "
                                  "it‖:")
-    if meet:
-        rows.append(layout.note_row(
-            "numbers: a node shows ‖∂L/∂node‖; an edge shows its road's share of the "
-            "gradient of the node it leaves (gᵢ·g/‖g‖, negative when the road pulls "
-            "against the rest); where roads meet the shares add up to the node's number, "
-            "as the node shows: ‖grad‖ 0.29 = 0.17 + 0.12", 130))
     ws = [w for w in cells.params if not is_bias(nodes[w])]
     rows += layout.weights_rows("shared weights, ‖grad‖ summed over all uses", ws, nodes,
                                 heads, fl)
@@ -508,6 +517,47 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
         more.append("′ marks the backward direction")
     rows += [layout.note_row(text) for text in ["; ".join(notes)] + more]
     return layout.heading(rows)
+
+
+# what a road is called in the legend's example of an addition
+_ROAD_WORDS = {style.SPATIAL: "same step", style.INPUT: "input", style.TEMPORAL: "next step",
+               style.CARRY: "carry", style.CELL: "cell state", style.OTHER: "other"}
+
+
+def _example(grid: _Grid, parts_of: dict[int, tuple[str, list[tuple[str, str]]]],
+             layers: int) -> str:
+    """The legend's worked example: a node of the picture where roads meet, its addition
+    and which road each part came along, "h₂⁽¹⁾  0.27 = −0.03 + 0.30  (same step + next
+    step)" (HTML text); "" when no roads meet. The first drawn one, bottom row
+    first, whose parts all print and come along a same-step and a next-step road."""
+    def fits(k: int) -> tuple:
+        value, parts = parts_of[k]
+        kinds = {cls for _, cls in parts}
+        shown = all(p.strip("−0.") for p, _ in parts)
+        s = grid.slots[k]
+        column = grid.column(s)
+        drawn = column is not None and grid.cols[column][0] == "step"
+        return (not drawn, "×" in value, not shown,
+                not ({style.SPATIAL, style.TEMPORAL} <= kinds), _row_order(s), s.t or 0)
+
+    if not parts_of:
+        return ""
+    k = min(parts_of, key=fits)
+    s = grid.slots[k]
+    value, parts = parts_of[k]
+    name = state_name(s.role, s.t, s.layer, s.direction, layers)
+
+    def font(text: str, color: str, bold: bool = False) -> str:
+        return f'<font color="{color}">{f"<b>{text}</b>" if bold else text}</font>'
+
+    terms = ""
+    for i, (part, cls) in enumerate(parts):
+        sign, digits = ("−", part[1:]) if part.startswith("−") else ("+", part)
+        terms += (f" {sign} " if i else "−" if sign == "−" else "") + font(
+            digits, style.TEXT[cls], True)
+    roads = " + ".join(font(_ROAD_WORDS[cls], style.TEXT[cls]) for _, cls in parts)
+    return (f'<font point-size="13" color="{style.NOTE}">e.g.  <b>{name}</b>   '
+            f'{font(f"‖grad‖ {value} =", _GREY)} {terms}   ({roads})</font>')
 
 
 def _has_constant_start(cells: Cells) -> bool:

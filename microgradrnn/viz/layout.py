@@ -208,13 +208,14 @@ def edge_line(d: Drawn, width: float, arrows: str, col_of: Mapping[str, int | No
     ``pieces`` ((text, bold, colour), names with scripts allowed: ``rich.line``) label it
     in a font of ``size`` points, on a halo so that it reads over the cluster fill and
     any line it touches, and never on the line. A flat edge's label starts ``clear``
-    points past the node the edge leaves (forward: the node whose gradient the number
-    is a share of), below the line (``above``: above it; ``below`` points further off):
-    a label in the middle of a flat edge would make dot bend it around a label node.
-    Another edge's label sits beside the line, clear of its shaft by half its width, in
-    the middle; with ``at_start``, beside its start (an edge whose label in the middle
-    would fall on a row: see ``cells_view._row_ranks``). ``loose_down``: an edge marked
-    ``Drawn.down`` does not rank its ends (cells view)."""
+    points past the node the edge leaves (forward: the node whose gradient the number is
+    a share of; ``clear`` < 0: it ends that far inside the node's side), below the line
+    (``above``: above it; ``below`` points further off): a label in the middle of a flat
+    edge would make dot bend it around a label node. Another edge's label sits beside
+    the line, clear of its shaft by half its width, in the middle; with ``at_start``,
+    beside its start (an edge whose label in the middle would fall on a row: see
+    ``cells_view._row_ranks``). ``loose_down``: an edge marked ``Drawn.down`` does not
+    rank its ends (cells view)."""
     a: dict[str, Any] = {"color": style.COLOR[d.cls], "penwidth": width}
     tail, head, back = d.src, d.dst, arrows == "gradient"
     ct, ch = col_of.get(tail), col_of.get(head)
@@ -230,11 +231,13 @@ def edge_line(d: Drawn, width: float, arrows: str, col_of: Mapping[str, int | No
             # half the label and a gap, across it by half the label, half the pen and a
             # gap. rankdir=BT turns the picture over: a positive angle at the tail (the
             # edge runs right) is below the line, at the head (it runs left) above.
-            along, across = w / 2 + clear, h / 2 + width / 2 + 2 + below
+            # clear < 0: under the node it leaves, flush with its side
+            along = w / 2 + clear if clear >= 0 else -(w / 2 - clear)
+            across = h / 2 + width / 2 + 2 + below
             sign = (1 if start == "taillabel" else -1) * (-1 if above else 1)
         elif at_start:
-            along, across = h / 2 + 7, w / 2 + width / 2 + 3
-            sign = -1  # the right of an edge that runs up
+            along, across = h / 2 + 9, w / 2 + width / 2 + 3
+            sign = 1  # the right of an edge that runs up
         if flat or at_start:
             a[start] = dot.label(rich.line(pieces, size, bgcolor=style.HALO))
             a["labelangle"] = round(sign * math.degrees(math.atan2(across, along)), 1)
@@ -291,12 +294,17 @@ def weights_rows(intro: str, ws: list[int], nodes: list[Tensor], heads: set[int]
                  + "</font>")]
 
 
-def note_row(text: str, width: int = 150) -> str:
+def note_row(text: str, width: int = 140, size: int = 11) -> str:
     """A note under the legend, wrapped at ``width`` characters (``text`` is HTML that
-    has no tags of its own)."""
+    has no tags of its own), in a font of ``size`` points."""
     lines = textwrap.wrap(text, width) or [""]
     body = '<br align="left"/>'.join(lines) + ('<br align="left"/>' if len(lines) > 1 else "")
-    return _row(f'<font point-size="10" color="{style.NOTE}">{body}</font>')
+    return _row(f'<font point-size="{size}" color="{style.NOTE}">{body}</font>')
+
+
+def table_row(body: str) -> str:
+    """A row of the heading holding HTML ``body`` (a ``rich.line`` table), flush left."""
+    return _row(body)
 
 
 def width_key_row(scale: style.PenScale, what: str) -> list[str]:

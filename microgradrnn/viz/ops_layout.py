@@ -554,6 +554,25 @@ def layers_stacked(c: Classified, d: Drawing, groups: dict[tuple, list[str]],
     return list(dict.fromkeys(out))
 
 
+def inner_rows(groups: dict[tuple, list[str]], place: dict[tuple, int]
+               ) -> tuple[set[str], set[str]]:
+    """The nodes of the rows below their layer's top row, and of those above its bottom
+    row (a backward row is above a forward one; ``place`` orders a direction's rows). An
+    edge from one of the first out of its cell, or into one of the second from outside
+    its cell, crosses a row of the layer: it must not put a label node on it."""
+    top: dict[Any, tuple] = {}
+    bottom: dict[Any, tuple] = {}
+    for g in groups:
+        if g[0] == "row":
+            height = (g[3] == "bwd", place.get(g, 0))
+            top[g[2]] = max(top.get(g[2], height), height)
+            bottom[g[2]] = min(bottom.get(g[2], height), height)
+    rows = [(g, (g[3] == "bwd", place.get(g, 0)), ids) for g, ids in groups.items()
+            if g[0] == "row"]
+    return ({nid for g, h, ids in rows if h != top[g[2]] for nid in ids},
+            {nid for g, h, ids in rows if h != bottom[g[2]] for nid in ids})
+
+
 def shared_ranks(groups: dict[tuple, list[str]]) -> dict[tuple, list[str]]:
     """Step 6e: the ranks as drawn: one per rank group."""
     return {g: list(ids) for g, ids in groups.items()}

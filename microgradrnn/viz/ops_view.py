@@ -13,6 +13,7 @@ writes the DOT. An untagged graph of Values draws like micrograd's ``draw_dot``.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,7 @@ _SYMBOL = {"add": "+", "mul": "×", "sub": "−", "div": "/", "neg": "−", "sig
            "matmul": "@", "getitem": "slice", "concatenate": "concat", "pow": "**"}
 # where a flat edge's label goes: below its right end
 # how far below a row's line its edges' labels go, past the row's nodes (half a node)
-_ROW_HALF = 13.0
+_ROW_HALF = 19.0
 _LEGEND = {
     **style.LEGEND,
     style.TEMPORAL: "temporal road: hₜ₋₁ → … → hₜ along each layer's row (through Wₕₕ); "
@@ -72,7 +73,10 @@ def draw_ops(
     fl = get_flow(graph, flow, loss_at)
     if not any("t" in n.tags for n in graph.nodes):
         return _plain(graph, fl, arrows, title)
-    return _tagged(graph, fl, arrows, title, loss_at, fold, keep, fold_above, window)
+    whose = (f"L{dot.sub(loss_at)} only" if loss_at is not None else
+             "the flow passed in (flow=)" if flow is not None else
+             f"the root {dot.html(root.label or 'L', 24)}")
+    return _tagged(graph, fl, arrows, title, whose, fold, keep, fold_above, window)
 
 
 # ---------------------------------------------------------------------------------------
@@ -82,12 +86,12 @@ def draw_ops(
 def _plain(graph: Graph, fl: Any, arrows: str, title: str | None) -> Picture:
     nodes = graph.nodes
     scalar = all(isinstance(n.data, float) for n in nodes)
-    lines = ["rankdir=LR", *layout.font_defaults("fontsize=11")]
+    lines = ["rankdir=LR", "ranksep=0.9", *layout.font_defaults("fontsize=11")]
     if title:
         lines += [f'label=<<font point-size="16"><b>{dot.html(title, 120)}</b></font>>',
                   "labelloc=t", "labeljust=l"]
     flows = [ops_layout.signed_flow(fl.edge(n, i)) for n in nodes for i in range(len(n.parents))]
-    largest = max((abs(f) for f in flows if f), default=0.0)
+    scale = style.PenScale(abs(f) for f in flows if f)
     for k, node in enumerate(nodes):
         if scalar:
             lines += _micrograd(f"n{k}", node, fl)
@@ -97,11 +101,19 @@ def _plain(graph: Graph, fl: Any, arrows: str, title: str | None) -> Picture:
     for j, node in enumerate(nodes):
         for i, p in enumerate(node.parents):
             f = ops_layout.signed_flow(fl.edge(node, i))
-            color = style.COLOR[style.OTHER]
-            a: dict[str, Any] = {"color": color,
-                                 "penwidth": style.pen_width(abs(f) if f else f, largest)}
+            width = scale.width(abs(f) if f else f)
+            a: dict[str, Any] = {"color": style.COLOR[style.OTHER], "penwidth": width}
             if f is not None:
-                a["label"] = dot.label(f'<font color="{color}">{dot.num(f)}</font>')
+                # above the line, just past the node it leaves (the line runs left to
+                # right), on a halo: never under the shaft or the arrowhead
+                text = _signed(f)
+                w, h = rich.extent(text, 11)
+                along, across = w / 2 + 6, h / 2 + width / 2 + 2
+                a["taillabel"] = dot.label(rich.line([(text, True, style.TEXT[style.OTHER])],
+                                                     11, bgcolor=style.HALO))
+                a["labelangle"] = round(math.degrees(math.atan2(across, along)), 1)
+                a["labeldistance"] = round(math.hypot(across, along) / 10, 2)
+                a["tooltip"] = text
             if arrows == "gradient":
                 a["dir"] = "back"
             lines.append(dot.edge(f"n{graph.index[p]}", f"n{j}_op" if scalar else f"n{j}", a))
@@ -179,9 +191,12 @@ class _Layout:
     arrows: str
     scale: style.PenScale
     cell_of: dict[str, tuple]  # drawn node -> (layer, direction) of the cell it is in
+    lower: set[str]  # nodes of rows below their layer's top row (``inner_rows``)
+    upper: set[str]  # nodes of rows above their layer's bottom row
+    node_of: dict[str, int]  # drawn node -> the first graph node it shows
 
 
-def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int | None,
+def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, whose: str,
             fold: bool | None, keep: int, fold_above: int,
             window: tuple[int, int] | None) -> Picture:
     """The ops view of a tagged graph: the layout steps of ``ops_layout`` in order, then
@@ -201,16 +216,17 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int 
     cell_of = {nid: tuple(map(str, c.cell_key(k)[1:])) for k, nid in d.drawn.items()
                if c.kind[k] == "cell" and c.tags(k).get("direction") is not None}
     lay = _Layout(c, rows, gates, cols, d, edges, groups, by_col, fl, head_params(graph),
-                  arrows, scale, cell_of)
+                  arrows, scale, cell_of, *ops_layout.inner_rows(groups, place),
+                  {nid: k for k, nid in reversed(d.drawn.items())})
 
     node_line = _node_lines(lay)
     columns = [_column(lay, k, col, node_line) for k, col in enumerate(cols)]
     for col in columns:  # a column's invisible anchor lies on the inputs' rank
         if col.point:
             groups.setdefault(("x",), []).append(col.anchor)
-    lines = ["rankdir=BT", "newrank=true", "remincross=false", "nodesep=0.25", "ranksep=0.3",
+    lines = ["rankdir=BT", "newrank=true", "remincross=false", "nodesep=0.25", "ranksep=0.45",
              *layout.font_defaults("fontsize=11")]
-    lines += _header(lay, title, loss_at)
+    lines += _header(lay, title, whose)
     lines += [line for col in columns for line in col.lines]
     lines += [node_line[nid] for nid in by_col.get(None, [])]
     lines += layout.column_order([col.anchor for col in columns])
@@ -319,10 +335,11 @@ def _edge_line(lay: _Layout, e: layout.Drawn, col_of: dict[str, Any],
     edges, and one from a column to one on its left, are written left to right with the
     arrow turned, so they do not pull the columns or a row out of order. An edge that
     runs down (``Drawn.down``) is written upwards with the arrow turned, so dot sees no
-    cycle and routes it between the ranks like any other. A label never sits in the
-    middle of an edge (dot would give it a node of its own, which on a row's rank bends
-    the row's edges around it): a flat edge's sits past the node it leaves, below the
-    row's nodes; another's beside the edge's start (``layout.edge_line``)."""
+    cycle and routes it between the ranks like any other. A flat edge's label sits past
+    the node it leaves, below the row's nodes; another's beside the middle of the edge,
+    or, for an edge that crosses a row of a layer (``_Layout.lower``, ``upper``), beside
+    its start: dot gives a label in the middle a node of its own, which on a row's rank
+    would bend the row's edges around it (``layout.edge_line``)."""
     f = e.flow
     tail, head = e.src, e.dst
     flat = rank_of.get(tail) is not None and rank_of.get(tail) == rank_of.get(head)
@@ -330,9 +347,15 @@ def _edge_line(lay: _Layout, e: layout.Drawn, col_of: dict[str, Any],
     turn = flat and (ct is not None and ch is not None and ct > ch or (
         ct == ch and tail in backward)) or not flat and e.down
     color = style.TEXT[e.cls]
-    pieces: list = [(_signed(f), False, color)] if e.single and f is not None else []
+    # an edge into the sum of the losses shows no number: each L_t shows its grad (1), and a
+    # label on those long curved edges ends up on the line
+    into_sum = lay.c.kind[lay.node_of[e.dst]] == "sum" if e.dst in lay.node_of else False
+    pieces: list = [(_signed(f), False, color)] if (
+        e.single and f is not None and not into_sum) else []
+    other_cell = lay.cell_of.get(e.src) != lay.cell_of.get(e.dst)
+    crosses = not flat and other_cell and (e.src in lay.lower or e.dst in lay.upper)
     return layout.edge_line(e, lay.scale.width(abs(f) if f else f), lay.arrows, {}, rank_of,
-                            pieces, 9, at_start=not flat, clear=4.0, below=_ROW_HALF,
+                            pieces, 9, at_start=crosses, clear=-3.0, below=_ROW_HALF,
                             loose_down=False, turn=turn)
 
 
@@ -472,7 +495,7 @@ def _fold_attrs(lay: _Layout, what: tuple, a: int, b: int) -> dict:
             "color": "#999999", "fontcolor": "#555555"}
 
 
-def _header(lay: _Layout, title: str | None, loss_at: int | None) -> list[str]:
+def _header(lay: _Layout, title: str | None, whose: str) -> list[str]:
     c = lay.c
     rows = [layout.title_row(title or f"every op of the graph, T = {c.T}", 16)]
     rows += layout.legend_rows(lay.edges.values(), _LEGEND)
@@ -480,15 +503,18 @@ def _header(lay: _Layout, title: str | None, loss_at: int | None) -> list[str]:
         meaning = ", ".join(f"<b>{g}</b> {ops_layout.GATE_MEANING[g]}" for g in letters)
         rows.append(layout.note_row(f"gates: {meaning}; σ[{letters[0]}]: gate "
                                     f"{letters[0]}'s slice of one sigmoid over several gates"))
+    rows.append(layout.note_row(
+        "<b>How to read the numbers.</b> A box shows what its op computes, the shape of its "
+        "output and the norms of its data and of its gradient ∂L/∂(output). An edge shows the "
+        "gradient that came back along it (its norm; a scalar's value, sign kept); the "
+        "gradients along the edges out of a box add up, as vectors, to its gradient.",
+        120, 12))
+    rows += layout.width_key_row(lay.scale, "edge width ~ log ‖gradient along the edge‖:")
     rows += layout.weights_rows(
         "shared weights (named in the ops that use them), ‖grad‖ summed over all uses",
         sorted(c.params), c.graph.nodes, lay.heads, lay.fl)
-    note = ("gradients of L" + dot.sub(loss_at) + " only") if loss_at is not None else \
-        "gradients of the root"
     arrows = ("arrows point the way gradients flow" if lay.arrows == "gradient" else
               "arrows point forward; gradients flow against them")
     rows.append(layout.note_row(
-        f"{arrows}; edge width ~ log ‖gradient along the edge‖, number = that "
-        f"norm (a scalar's keeps its sign); {note}; each layer's row: hₜ₋₁ → ops → hₜ "
-        "on one line"))
+        f"{arrows}; each layer's row: hₜ₋₁ → ops → hₜ on one line; gradients of {whose}"))
     return layout.heading(rows)
