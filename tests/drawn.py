@@ -104,15 +104,16 @@ def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, 
 def flat_edges_not_straight(src: str, drawing: Drawing) -> list[tuple[str, str, float]]:
     """The edges between two nodes of one rank=same group of DOT ``src`` (a row) whose
     drawn curve is not one horizontal line: (tail, head, how far it strays). A road drawn
-    beside another between the same two nodes (ports se/sw, the GRU's temporal road next
-    to its carry) is left out: it bends by design."""
+    beside another between the same two nodes (ports se/sw or ne/nw: the GRU's temporal
+    road next to its carry) is left out: it bends by design."""
     rank = {}
     for k, group in enumerate(re.findall(r"\{rank=same; ([^}]*)\}", src)):
         for nid in group.split("; "):
             rank[nid] = k
     bad = []
     for e in drawing.edges:
-        if e.tail in rank and rank[e.tail] == rank.get(e.head) and e.tailport != "se":
+        if e.tail in rank and rank[e.tail] == rank.get(e.head) and e.tailport not in (
+                "se", "ne"):
             ys = [y for _, y in e.points]
             if max(ys) - min(ys) > 1.5:
                 bad.append((e.tail, e.head, round(max(ys) - min(ys), 1)))

@@ -132,7 +132,9 @@ def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
     grid = _grid(cells.slots, fold, keep, fold_above, window)
     drawn, folded = _drawn_nodes(grid)
     classes = [_edge_class(grid.slots[e.src], grid.slots[e.dst], e.bare) for e in cells.edges]
-    numbers, sums, parts_of = _road_numbers(cells.edges, classes)
+    numbers, sums, parts_of = _road_numbers(
+        cells.edges, [_road_word(c, grid.slots[e.dst]) for c, e in zip(classes, cells.edges,
+                                                                        strict=True)])
     edges = _merged_edges(cells, classes, numbers, drawn)
     node_lines, placed, outside, widths = _place_nodes(grid, drawn, folded, nodes, fl,
                                                        layers, sums)
@@ -196,23 +198,25 @@ def _row_ranks(rows: list[tuple], edges: dict[tuple[str, str, str], layout.Drawn
     return rank, at_end
 
 
-def _road_numbers(edges: list[CEdge], classes: list[str]
+def _road_numbers(edges: list[CEdge], kinds: list[tuple[str, str]]
                   ) -> tuple[dict[int, str], dict[int, list[rich.Piece]],
-                             dict[int, tuple[str, list[tuple[str, str]]]]]:
+                             dict[int, tuple[str, list[tuple[str, str, str]]]]]:
     """The numbers the roads show. Per contracted edge (by index): its share of its
     source node's gradient. Per slot where several roads meet: the addition its node
     shows, "‖grad‖ 0.29 = 0.17 + 0.12", each part in its road's colour, printed so that
     the parts add up to the sum (``shares.printed_sum``); the edges show those parts.
     A part too small for the sum's two digits shows as 0.00 in the sum and as itself
-    (5.2e-04) on its edge. Also, per such slot, its printed sum and parts with their
-    roads' classes (the legend's example)."""
+    (5.2e-04) on its edge. ``kinds``: per contracted edge, its class and what the legend
+    calls it (``_road_word``). Also, per such slot, its printed sum and parts with their
+    roads (the legend's example)."""
+    classes = [cls for cls, _ in kinds]
     roads: dict[int, list[int]] = {}
     for n, e in enumerate(edges):
         if e.share is not None:
             roads.setdefault(e.src, []).append(n)
     numbers: dict[int, str] = {}
     sums: dict[int, list[rich.Piece]] = {}
-    parts_of: dict[int, tuple[str, list[tuple[str, str]]]] = {}
+    parts_of: dict[int, tuple[str, list[tuple[str, str, str]]]] = {}
     for src, ns in roads.items():
         if len(ns) == 1:
             numbers[ns[0]] = _signed(edges[ns[0]].share)
@@ -236,7 +240,7 @@ def _road_numbers(edges: list[CEdge], classes: list[str]
                 terms.append((" " + part, False, style.TEXT[classes[n]]))
         sums[src] = terms
         parts_of[src] = (f"{total}{scale}",
-                         [(part, classes[n]) for n, part in zip(ns, parts, strict=True)])
+                         [(part, *kinds[n]) for n, part in zip(ns, parts, strict=True)])
     return numbers, sums, parts_of
 
 
@@ -438,9 +442,13 @@ def _edge_lines(edges: dict[tuple[str, str, str], layout.Drawn],
     out = []
     for k, d in edges.items():
         arc = (k[0], k[1]) in beside and k[2] == style.TEMPORAL
+        # a backward row's arc bends down, into the empty rank below it (``_row_ranks``),
+        # clear of the edges that leave the row upwards (rankdir=BT: "n" is at the bottom)
+        down = arc and _is_bwd(row_of.get(d.src, (0, 0, 0)))
+        ports = ("ne", "nw") if down else ("se", "sw") if arc else ("e", "w")
         out.append(layout.edge_line(
             d, scale.width(d.flow), arrows, col_of, row_of, labels[k], 11,
-            at_start=k in at_end, above=arc, ports=("se", "sw") if arc else ("e", "w"),
+            at_start=k in at_end, above=arc and not down, ports=ports,
             clear=clear.get(d.src, 8.0)))
     return out
 
@@ -519,12 +527,17 @@ def _header(cells: Cells, fl: Any, edges: dict, heads: set[int], title: str | No
     return layout.heading(rows)
 
 
-# what a road is called in the legend's example of an addition
-_ROAD_WORDS = {style.SPATIAL: "same step", style.INPUT: "input", style.TEMPORAL: "next step",
-               style.CARRY: "carry", style.CELL: "cell state", style.OTHER: "other"}
+def _road_word(cls: str, dst: Slot) -> tuple[str, str]:
+    """A road's class and what the legend's example calls it: "same step", "next step"
+    (into h_{t+1}), "next step's c" (an LSTM's h_t -> c_{t+1}), "cell state", "carry"."""
+    word = {style.SPATIAL: "same step", style.INPUT: "input", style.CARRY: "carry",
+            style.CELL: "cell state", style.OTHER: "other"}.get(cls)
+    if word is None:  # temporal
+        word = "next step" if dst.role == "h" else f"next step's {dst.role}"
+    return cls, word
 
 
-def _example(grid: _Grid, parts_of: dict[int, tuple[str, list[tuple[str, str]]]],
+def _example(grid: _Grid, parts_of: dict[int, tuple[str, list[tuple[str, str, str]]]],
              layers: int) -> str:
     """The legend's worked example: a node of the picture where roads meet, its addition
     and which road each part came along, "h₂⁽¹⁾  0.27 = −0.03 + 0.30  (same step + next
@@ -532,8 +545,8 @@ def _example(grid: _Grid, parts_of: dict[int, tuple[str, list[tuple[str, str]]]]
     first, whose parts all print and come along a same-step and a next-step road."""
     def fits(k: int) -> tuple:
         value, parts = parts_of[k]
-        kinds = {cls for _, cls in parts}
-        shown = all(p.strip("−0.") for p, _ in parts)
+        kinds = {cls for _, cls, _ in parts}
+        shown = all(p.strip("−0.") for p, _, _ in parts)
         s = grid.slots[k]
         column = grid.column(s)
         drawn = column is not None and grid.cols[column][0] == "step"
@@ -551,11 +564,11 @@ def _example(grid: _Grid, parts_of: dict[int, tuple[str, list[tuple[str, str]]]]
         return f'<font color="{color}">{f"<b>{text}</b>" if bold else text}</font>'
 
     terms = ""
-    for i, (part, cls) in enumerate(parts):
+    for i, (part, cls, _) in enumerate(parts):
         sign, digits = ("−", part[1:]) if part.startswith("−") else ("+", part)
         terms += (f" {sign} " if i else "−" if sign == "−" else "") + font(
             digits, style.TEXT[cls], True)
-    roads = " + ".join(font(_ROAD_WORDS[cls], style.TEXT[cls]) for _, cls in parts)
+    roads = " + ".join(font(word, style.TEXT[cls]) for _, cls, word in parts)
     return (f'<font point-size="13" color="{style.NOTE}">e.g.  <b>{name}</b>   '
             f'{font(f"‖grad‖ {value} =", _GREY)} {terms}   ({roads})</font>')
 

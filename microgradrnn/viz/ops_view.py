@@ -37,7 +37,7 @@ _LEGEND = {
     style.TEMPORAL: "temporal road: hₜ₋₁ → … → hₜ along each layer's row (through Wₕₕ); "
     "∂L/∂h flows back along it to the previous step",
     style.SPATIAL: "same-step road: xₜ / layer l−1 → layer l → yₜ → Lₜ "
-    "(through Wₓₕ, Wₕᵧ)",
+    "(through Wₓₕ, Wₕy)",
     style.CELL: "cell state: cₜ₋₁ → … → cₜ along its row, the additive carousel of the LSTM",
     style.OTHER: "inside a cell, where the roads mix (gradients sum where a node "
     "feeds several)",
