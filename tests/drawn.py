@@ -30,6 +30,7 @@ class Edge:
 class Drawing:
     nodes: dict[str, tuple[float, float, float, float]]  # id -> (x0, y0, x1, y1)
     edges: list[Edge]
+    clusters: list[tuple[float, float, float, float]] = field(default_factory=list)
 
 
 def _floats(text: str) -> list[tuple[float, float]]:
@@ -87,7 +88,21 @@ def read(svg: str) -> Drawing:
                 e.numbers.append((text.strip(), (x0 + lead, y0 - 0.72 * s,
                                                  x0 + lead + w, y0 + 0.2 * s)))
         edges.append(e)
-    return Drawing(nodes, edges)
+    clusters = [_box(_floats(d)) for d in re.findall(
+        r'<g id="clust\d+" class="cluster">\s*<title>[^<]*</title>\s*<(?:path|polygon)[^>]*?'
+        r'(?:d|points)="([^"]*)"', svg)]
+    return Drawing(nodes, edges, clusters)
+
+
+def on_border(box: tuple[float, float, float, float],
+              frame: tuple[float, float, float, float], margin: float = 0.5) -> bool:
+    """Whether ``box`` straddles one of the four sides of rectangle ``frame``."""
+    x0, y0, x1, y1 = box
+    fx0, fy0, fx1, fy1 = frame
+    across_x = y1 > fy0 and y0 < fy1  # level with the frame's sides
+    across_y = x1 > fx0 and x0 < fx1
+    return (across_x and any(x0 + margin < fx < x1 - margin for fx in (fx0, fx1))) or (
+        across_y and any(y0 + margin < fy < y1 - margin for fy in (fy0, fy1)))
 
 
 def inside(p: tuple[float, float], box: tuple[float, float, float, float],

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from drawn import flat_edges_not_straight, inside, overlap, read
+from drawn import flat_edges_not_straight, inside, on_border, overlap, read
 from unroll import unroll
 
 from microgradrnn import Tensor, gradient_flow, tags
@@ -75,6 +75,20 @@ def test_no_number_sits_under_its_line_and_none_on_a_node(view, kw):
         assert on_node == []
     else:
         assert len(on_node) <= 0.1 * len(numbers), on_node
+
+
+@needs_engine
+@pytest.mark.parametrize("kw", [{"layers": 2, "steps": 5}, {"cell": "gru", "steps": 5},
+                                {"steps": 30}, {"steps": 30, "loss_at": 30}],
+                         ids=["rnn2", "gru", "rnn30", "rnn30-L30"])
+def test_no_number_straddles_a_clusters_border(kw):
+    # a flat edge's label starts past its cluster's border (from the nodes' estimated
+    # widths); an edge between two columns and rows takes its label at its start
+    _, drawing = _drawn("cells", kw)
+    assert len(drawing.clusters) >= 5
+    crossing = [(e.tail, e.head, text) for e in drawing.edges for text, box in e.numbers
+                if any(on_border(box, frame) for frame in drawing.clusters)]
+    assert crossing == []
 
 
 def test_names_are_drawn_with_readable_scripts():

@@ -448,18 +448,21 @@ def _edge_lines(edges: dict[tuple[str, str, str], layout.Drawn],
         ports = ("ne", "nw") if down else ("se", "sw") if arc else ("e", "w")
         out.append(layout.edge_line(
             d, scale.width(d.flow), arrows, col_of, row_of, labels[k], 11,
-            at_start=k in at_end, above=arc and not down, ports=ports,
-            clear=clear.get(d.src, 8.0)))
+            at_start=k in at_end,
+            above=arc and not down, ports=ports,
+            # an arc leaves its node steeply: its label goes further along it
+            clear=clear.get(d.src, 8.0) + (24 if arc else 0)))
     return out
 
 
 def _clearances(grid: _Grid, placed: list[list[tuple[tuple, str]]],
                 widths: dict[str, float]) -> dict[str, float]:
     """Per drawn node, how far past its side a flat edge's label must start to clear the
-    border of the node's cluster: a column's nodes of one direction stand centred in one
-    line (``_column``'s groups), as wide as the widest of them (or the cluster's label),
-    and a cluster's border is 8 points beyond them. Estimated from the labels' widths
-    (``rich.extent``); 8 points more for good measure."""
+    border of the node's cluster: a column's nodes of one direction stand in one line
+    (``_column``'s groups; dot centres them only roughly), as wide as the widest of them
+    (or the cluster's label), and a cluster's border is 8 points beyond them. Estimated
+    from the labels' widths (``rich.extent``), as if the node stood flush left, and 8
+    points more for good measure."""
     out: dict[str, float] = {}
     for c, col in enumerate(placed):
         kind, a, b = grid.cols[c]
@@ -469,7 +472,7 @@ def _clearances(grid: _Grid, placed: list[list[tuple[tuple, str]]],
             ids = [nid for r, nid in col if _is_bwd(r) == bwd]
             widest = max([label, *(widths[n] for n in ids)])
             for n in ids:
-                out[n] = (widest - widths[n]) / 2 + 16
+                out[n] = widest - widths[n] + 16
     return out
 
 

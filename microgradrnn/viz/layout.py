@@ -237,7 +237,8 @@ def edge_line(d: Drawn, width: float, arrows: str, col_of: Mapping[str, int | No
             sign = (1 if start == "taillabel" else -1) * (-1 if above else 1)
         elif at_start:
             along, across = h / 2 + 9, w / 2 + width / 2 + 3
-            sign = 1  # the right of an edge that runs up
+            # the same side of the line whichever end the edge is written from
+            sign = 1 if start == "taillabel" else -1
         if flat or at_start:
             a[start] = dot.label(rich.line(pieces, size, bgcolor=style.HALO))
             a["labelangle"] = round(sign * math.degrees(math.atan2(across, along)), 1)
