@@ -26,10 +26,11 @@ OUT = Path(__file__).parent / "images"
 
 
 def per_step_loss(model: PerStepModel, steps: int, inputs: int, seed: int = 0) -> Tensor:
-    """L = Σ_t L_t on seeded random data (batch 1), backward run with the flow recorded."""
+    """L = Σ_t L_t on seeded random data (batch 1), backward run with the flow recorded.
+    The initial state is zeros that take a gradient (``learn_start``), so h_0 shows its."""
     rng = np.random.default_rng(seed)
     loss, _ = model.losses(rng.normal(size=(steps, 1, inputs)),
-                           rng.normal(size=(steps, 1, 1)))
+                           rng.normal(size=(steps, 1, 1)), learn_start=True)
     loss.backward(retain_graph=True, record_flow=True)
     return loss
 

@@ -117,7 +117,8 @@ def test_lstm_h_prev_reaches_c_through_i_f_g_and_h_through_o():
                                        rtol=1e-9, atol=1e-13)
     # drawn: h_{t-1} -> h_t (flat) and h_{t-1} -> c_t, both temporal, each with a number
     src = draw_cells(loss).source
-    temporal = re.findall(r'color="' + style.COLOR[style.TEMPORAL] + r'"[^\n]*<b>', src)
+    temporal = re.findall(r'^\tn\d+ -> n\d+ \[color="' + style.COLOR[style.TEMPORAL]
+                          + r'"[^\n]*<b>', src, re.M)
     assert len(temporal) == 2 * 3  # steps 2..4 (h_0 needs no gradient: no number)
 
 

@@ -25,13 +25,15 @@ def seeded_loss(cell: str = "rnn", layers: int = 1, steps: int = 4, seed: int = 
                 bidirectional: bool = False, hidden: int = 3, inputs: int = 2,
                 batch: int = 1, fused: bool = False):
     """The total loss L of a seeded ``PerStepModel`` on random data, and a title naming
-    the model. What ``microgradrnn render`` draws and ``microgradrnn explore`` walks."""
+    the model. What ``microgradrnn render`` draws and ``microgradrnn explore`` walks.
+    The initial state is zeros that take a gradient (``PerStepModel.start_state``), so
+    the pictures show how much gradient reaches h_0."""
     model = PerStepModel(cell, inputs=inputs, hidden=hidden, layers=layers,
                          bidirectional=bidirectional, seed=seed, fused=fused)
     rng = np.random.default_rng(seed + 1)
     x = rng.normal(size=(steps, batch, inputs))
     y = rng.normal(size=(steps, batch, 1))
-    loss, _ = model.losses(x, y)
+    loss, _ = model.losses(x, y, learn_start=True)
     kind = ("bidirectional " if bidirectional else "") + nn.LAYER_NAMES[cell] + (
         " (fused)" if fused else "")
     return loss, f"{layers}-layer {kind} unrolled over T = {steps}"

@@ -21,6 +21,9 @@ DOT_FORMATS = frozenset({"svg", "png", "pdf", "json", "dot", "plain", "xdot", "c
                          "jpg", "jpeg", "gif", "ps", "eps"})
 
 
+_ROUTING = b"Pshortestpath failed"  # graphviz-pure could not route an edge
+
+
 class EngineError(RuntimeError):
     """No Graphviz engine can produce the requested format, or the engine failed."""
 
@@ -82,6 +85,11 @@ def run(source: str, fmt: str, engine: str | None = None) -> bytes:
         return source.encode("utf-8")
     cmd = choose(fmt, engine) + [f"-T{fmt}"]
     proc = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True)
+    if proc.returncode != 0 and _ROUTING in proc.stderr:
+        # graphviz-pure's spline router gives up on a few large graphs (a bidirectional
+        # stack of GRUs in the ops view); those are drawn with straight edges instead
+        straight = source.replace("{", "{\n\tsplines=line", 1)
+        proc = subprocess.run(cmd, input=straight.encode("utf-8"), capture_output=True)
     if proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise EngineError(f"render: {Path(cmd[0]).name} failed: {' '.join(msg[-3:])}")

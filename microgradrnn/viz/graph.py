@@ -419,7 +419,8 @@ def _contracted_edges(graph: Graph, slots: list[Slot], hops: list[_Hop],
     (``parts``), on the edge to the nearest of them (``_pick``). Any other hop goes to
     one key node, the one ``_pick`` chooses, with its whole flow; a layer's input
     reaching both directions above then also gets an edge to the others, with their
-    weights but no flow."""
+    weights but no flow, and so does a hop that carries no gradient (from a constant
+    initial state, h_0 -> c_1 beside h_0 -> h_1)."""
     edges: dict[tuple[int, int, bool], CEdge] = {}
     for hop in hops:
         j_node = graph.nodes[hop.j]
@@ -432,6 +433,16 @@ def _contracted_edges(graph: Graph, slots: list[Slot], hops: list[_Hop],
                 _add(edges, hop.src, u, hop.targets[u], inside, parts[kind].edge(j_node, hop.i))
             continue
         target = _pick(slots, hop.src, hop.targets)
+        if hop.flow is None and slots[hop.src].role != "x":
+            # nothing to split (a constant h_0): each kind's road is drawn, unnumbered;
+            # an input x_t needs no gradient and its one edge into the cell says enough
+            by_kind = {}
+            for u in hop.targets:
+                by_kind.setdefault(_road_kind(slots[u]), []).append(u)
+            for us in by_kind.values():
+                u = _pick(slots, hop.src, us)
+                if u != target:
+                    _add(edges, hop.src, u, hop.targets[u], inside, None)
         if j_node.tags.get("role") == "input":
             for u in hop.targets:
                 if u != target and slots[u].t == slots[target].t:

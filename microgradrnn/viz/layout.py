@@ -5,13 +5,15 @@ heading above it all (title, legend, shared weights, notes)."""
 
 from __future__ import annotations
 
+import html
+import math
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import Tensor
-from . import dot, style
+from . import dot, rich, style
 from .graph import norm
 from .names import weight_name
 
@@ -190,57 +192,69 @@ def largest_flow(edges: Iterable[Drawn]) -> float:
     return max((f for d in edges for f in d.flows if f), default=0.0)
 
 
-def edge_line(d: Drawn, largest: float, arrows: str, col_of: Mapping[str, int | None],
-              rank_of: Mapping[str, Any], text: str, flat_label: Mapping[str, Any], *,
-              scale: style.PenScale | None = None, place: str = "head",
-              ports: tuple[str, str] = ("e", "w")) -> str:
-    """The statement of a drawn edge, coloured by its class, as wide as its flow (against
-    ``largest``, or on ``scale`` when given).
+def edge_line(d: Drawn, width: float, arrows: str, col_of: Mapping[str, int | None],
+              rank_of: Mapping[str, Any], pieces: list[rich.Piece], size: float, *,
+              at_start: bool = False, above: bool = False, clear: float = 8.0,
+              below: float = 0.0, loose_down: bool = True,
+              ports: tuple[str, str] = ("e", "w"), turn: bool = False) -> str:
+    """The statement of a drawn edge, coloured by its class, ``width`` points wide.
 
     Decides which way it points and whether it lies flat: an edge from a column to one
-    on its left (the backward direction of a bidirectional layer) is written left to
-    right and its arrow turned, so that it does not pull the columns out of order; an
-    edge between two nodes of one rank (``rank_of``) lies flat, east port to west port.
-    ``text`` labels it. place="head": below the right end of a flat edge (placed by
-    ``flat_label``), as a plain label otherwise (one on a flat edge makes dot bend it
-    into an S around a label node). place="beside": on a halo beside the line; on a
-    flat edge below its forward start (placed by ``flat_label``)."""
-    color = style.COLOR[d.cls]
-    width = scale.width(d.flow) if scale is not None else style.pen_width(d.flow, largest)
-    a: dict[str, Any] = {"color": color, "penwidth": width}
+    on its left (the backward direction of a bidirectional layer; or, with ``turn``, any
+    edge) is written left to right and its arrow turned, so that it does not pull the
+    columns out of order; an edge between two nodes of one rank (``rank_of``) lies
+    flat, east port to west port (``ports``).
+
+    ``pieces`` ((text, bold, colour), names with scripts allowed: ``rich.line``) label it
+    in a font of ``size`` points, on a halo so that it reads over the cluster fill and
+    any line it touches, and never on the line. A flat edge's label starts ``clear``
+    points past the node the edge leaves (forward: the node whose gradient the number is
+    a share of; ``clear`` < 0: it ends that far inside the node's side), below the line
+    (``above``: above it; ``below`` points further off): a label in the middle of a flat
+    edge would make dot bend it around a label node. Another edge's label sits beside
+    the line, clear of its shaft by half its width, in the middle; with ``at_start``,
+    beside its start (an edge whose label in the middle would fall on a row: see
+    ``cells_view._row_ranks``). ``loose_down``: an edge marked ``Drawn.down`` does not
+    rank its ends (cells view)."""
+    a: dict[str, Any] = {"color": style.COLOR[d.cls], "penwidth": width}
     tail, head, back = d.src, d.dst, arrows == "gradient"
     ct, ch = col_of.get(tail), col_of.get(head)
-    if ct is not None and ch is not None and ct > ch:
+    if turn or (ct is not None and ch is not None and ct > ch):
         tail, head, back = head, tail, not back
     flat = rank_of.get(tail) is not None and rank_of.get(tail) == rank_of.get(head)
-    if text and place == "beside":
-        # a flat edge's number sits below the line at the end it leaves (forward): the
-        # node whose gradient the number is a share of
-        where = "label" if not flat else "headlabel" if tail == d.src else "taillabel"
-        a[where] = dot.label(halo(text, style.TEXT[d.cls]))
+    if pieces:  # the label's plain text is the edge's tooltip (and findable in the DOT)
+        a["tooltip"] = html.unescape("".join(text for text, _, _ in pieces).strip())
+        start = "taillabel" if tail == d.src else "headlabel"
+        w, h = rich.extent(pieces, size)
         if flat:
-            a.update(flat_label)
-    elif text:
-        a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
-        if flat:
-            a.update(flat_label)
+            # the label's centre, from where the edge leaves the node: along the edge by
+            # half the label and a gap, across it by half the label, half the pen and a
+            # gap. rankdir=BT turns the picture over: a positive angle at the tail (the
+            # edge runs right) is below the line, at the head (it runs left) above.
+            # clear < 0: under the node it leaves, flush with its side
+            along = w / 2 + clear if clear >= 0 else -(w / 2 - clear)
+            across = h / 2 + width / 2 + 2 + below
+            sign = (1 if start == "taillabel" else -1) * (-1 if above else 1)
+        elif at_start:
+            along, across = h / 2 + 9, w / 2 + width / 2 + 3
+            # the same side of the line whichever end the edge is written from
+            sign = 1 if start == "taillabel" else -1
+        if flat or at_start:
+            a[start] = dot.label(rich.line(pieces, size, bgcolor=style.HALO))
+            a["labelangle"] = round(sign * math.degrees(math.atan2(across, along)), 1)
+            a["labeldistance"] = round(math.hypot(across, along) / 10, 2)
+        else:
+            pad = round(width / 2 + 2.5, 1)
+            a["label"] = dot.label(rich.line(pieces, size, pad=pad, bgcolor=style.HALO))
     if is_fold(d.src) or is_fold(d.dst):
         a["style"] = "dashed"
     if back:
         a["dir"] = "back"
     if flat:
         a["tailport"], a["headport"] = ports
-    elif d.down:
-        a["constraint"] = "false"  # LSTM: W_hh h_t-1 sits on h's row, feeds the gates
+    elif d.down and loose_down:  # (cells view) an edge that runs down ranks nothing
+        a["constraint"] = "false"
     return dot.edge(tail, head, a)
-
-
-def halo(text: str, color: str) -> str:
-    """An edge's label (HTML, already escaped) in ``color`` on a white background, so
-    that it reads on the cluster fill and over a line it touches."""
-    return (f'<table border="0" cellborder="0" cellspacing="0" cellpadding="1" '
-            f'bgcolor="{style.HALO}"><tr><td><font color="{color}">{text}</font></td></tr>'
-            "</table>")
 
 
 # ---------------------------------------------------------------------------------------
@@ -281,12 +295,17 @@ def weights_rows(intro: str, ws: list[int], nodes: list[Tensor], heads: set[int]
                  + "</font>")]
 
 
-def note_row(text: str, width: int = 150) -> str:
+def note_row(text: str, width: int = 140, size: int = 11) -> str:
     """A note under the legend, wrapped at ``width`` characters (``text`` is HTML that
-    has no tags of its own)."""
+    has no tags of its own), in a font of ``size`` points."""
     lines = textwrap.wrap(text, width) or [""]
     body = '<br align="left"/>'.join(lines) + ('<br align="left"/>' if len(lines) > 1 else "")
-    return _row(f'<font point-size="10" color="{style.NOTE}">{body}</font>')
+    return _row(f'<font point-size="{size}" color="{style.NOTE}">{body}</font>')
+
+
+def table_row(body: str) -> str:
+    """A row of the heading holding HTML ``body`` (a ``rich.line`` table), flush left."""
+    return _row(body)
 
 
 def width_key_row(scale: style.PenScale, what: str) -> list[str]:

@@ -11,9 +11,11 @@
    dashed node of the row it joins.
 5. ``drawn_edges`` and ``edge_class``: the edges between drawn nodes, each coloured by
    the road it lies on (temporal, same-step, cell state) where that is known.
-6. ``rank_groups``, ``mark_down`` and ``head_above_rows``: which drawn nodes share a
-   rank, which edges run down against the ranks (written upwards with the arrow turned,
-   so dot sees no cycle), and the head of each step above every row.
+6. ``rank_groups``, ``mark_down``, ``head_above_rows``, ``layers_stacked``,
+   ``shared_ranks`` and ``directions_stacked``: which drawn nodes share a rank, which
+   edges run down against the ranks (written upwards with the arrow turned, so dot sees
+   no cycle), the head of each step above every row, each layer above the one below,
+   a layer's backward direction above its forward one.
 
 ``ops_view`` writes the DOT from these.
 """
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import layout, style
-from .graph import NON_STATE_ROLES, Graph, is_param, norm
+from .graph import NON_STATE_ROLES, Graph, as_int, is_param, norm
 
 _STATE_SKIP = NON_STATE_ROLES + ("gate",)
 # the gates of a pre-activation G hidden sizes wide, in PyTorch's order
@@ -92,19 +94,24 @@ def classify(graph: Graph) -> Classified:
                 n.op == "getitem" and n.parents
                 and all(graph.index[p] in passing for p in n.parents)):
             passing.add(k)
-    T = max((n.tags["t"] for n in nodes if isinstance(n.tags.get("t"), int)), default=0)
-    layers = len({n.tags.get("layer") for n in nodes if isinstance(n.tags.get("layer"), int)})
+    # a leaf tagged role="input" with no step: a stacked initial state given to a layer,
+    # of which each layer's h_0 (tagged t=0) is a slice; not drawn
+    sources = {k for k, n in enumerate(nodes) if not n.parents
+               and n.tags.get("role") == "input" and as_int(n.tags.get("t")) is None}
+    T = max((as_int(n.tags.get("t")) or 0 for n in nodes), default=0)
+    layers = len({as_int(n.tags.get("layer")) for n in nodes} - {None})
     step: list[int | None] = []
     for k, n in enumerate(nodes):  # parents first: an untagged op reads its parents' steps
-        t = n.tags.get("t")
-        if isinstance(t, int):
+        t = as_int(n.tags.get("t"))
+        if t is not None:
             step.append(T + 1 if t == 0 and n.tags.get("direction") == "bwd" else t)
-        elif k in params or k in passing:
+        elif k in params or k in passing or k in sources:
             step.append(None)
         else:
             ts = [step[graph.index[p]] for p in n.parents]
             step.append(max((s for s in ts if s is not None), default=None))
-    kind = [_kind(nodes[k].tags, k in params or k in passing) for k in range(len(nodes))]
+    kind = [_kind(nodes[k].tags, k in params or k in passing or k in sources)
+            for k in range(len(nodes))]
     return Classified(graph, step, kind, params, passing, T, layers)
 
 
@@ -113,9 +120,10 @@ def _kind(tags: dict[str, Any], hidden: bool) -> str:
         return "hidden"
     if tags.get("role") == "x":
         return "x"
-    if tags.get("t") == 0:
+    t = as_int(tags.get("t"))
+    if t == 0:
         return "init"
-    if isinstance(tags.get("t"), int) and isinstance(tags.get("layer"), int):
+    if t is not None and as_int(tags.get("layer")) is not None:
         return "cell"
     if tags.get("role") in ("y", "loss"):
         return "head"
@@ -471,7 +479,7 @@ def rank_groups(c: Classified, rows: Rows, d: Drawing) -> dict[tuple, list[str]]
 
 
 def mark_down(edges: dict[tuple[str, str], layout.Drawn], groups: dict[tuple, list[str]],
-              order: list[str]) -> None:
+              order: list[str]) -> dict[tuple, int]:
     """Step 6b: mark the edges that run down (``Drawn.down``).
 
     With each rank group taken as one node, the rows make cycles (the GRU's row feeds
@@ -480,55 +488,126 @@ def mark_down(edges: dict[tuple[str, str], layout.Drawn], groups: dict[tuple, li
     found by Eades, Lin and Smyth's greedy ordering (sinks last, sources first, else the
     node with most outgoing minus incoming edges). The GRU's gates then sit below its
     row, fed from above by W_hh h_{t-1}; the LSTM's c row sits above its h row, which
-    tanh(c_t) reaches down to. ``order``: the drawn nodes in a fixed order (ties)."""
+    tanh(c_t) reaches down to. ``order``: the drawn nodes in a fixed order (ties).
+    Returns each rank group's place in that order (higher: drawn higher)."""
     group_of = {nid: g for g, ids in groups.items() for nid in ids}
     vertices = list(dict.fromkeys(group_of.get(n, n) for n in order))
     arcs = [(group_of.get(e.src, e.src), group_of.get(e.dst, e.dst)) for e in edges.values()]
     place = _greedy_order(vertices, [a for a in arcs if a[0] != a[1]])
     for e, (a, b) in zip(edges.values(), arcs, strict=True):
         e.down = a != b and place[a] > place[b]
+    return {g: place[g] for g in groups if g in place}
 
 
 def head_above_rows(c: Classified, d: Drawing, groups: dict[tuple, list[str]],
                     col_of: dict[str, Any]) -> list[tuple[str, str]]:
     """Step 6c: invisible edges that put each step's head (y_t, then L_t) above every
     row of its column, as in the cells view. Without them the head of an LSTM shares the
-    ranks of its c row, and the row would have to bend around it."""
+    ranks of its c row, and the row would have to bend around it. Only the top layer's
+    rows get them: the layers below are under it anyway."""
     heads = [nid for k, nid in d.drawn.items() if c.kind[k] == "head" and not
              layout.is_fold(nid) and not any(c.kind[j] == "head" for j in c.parent_ids(k))]
     out = []
     for y in dict.fromkeys(heads):
-        for g, ids in groups.items():
-            here = [nid for nid in ids if g[0] == "row" and col_of.get(nid) == col_of.get(y)]
-            if here:
-                out.append((here[-1], y))
+        rows = [(g, [n for n in ids if col_of.get(n) == col_of.get(y)])
+                for g, ids in groups.items() if g[0] == "row"]
+        rows = [(g, here) for g, here in rows if here]
+        # the top layer's rows only: an invisible edge from a lower row crosses the rows
+        # above it, and graphviz-pure then shuffles their nodes out of order
+        top = max((as_int(g[2]) for g, _ in rows if as_int(g[2]) is not None), default=None)
+        out += [(here[-1], y) for g, here in rows if as_int(g[2]) == top]
     return out
+
+
+def layers_stacked(c: Classified, d: Drawing, groups: dict[tuple, list[str]],
+                   col_of: dict[str, Any], place: dict[tuple, int]) -> list[tuple[str, str]]:
+    """Step 6d: invisible edges that put each layer's cell above the whole cell of the
+    layer below, in every column: from the layer's top row there (the backward
+    direction's, if any; the highest in ``place``: an LSTM's c row) to each op of the
+    layer above that reads it, two ranks up (tanh(c_t) sits one rank above c_t).
+    Without them dot may slip the upper layer's h row in between the lower layer's
+    rows, and route it around their gates."""
+    rows: dict[tuple, list[tuple[tuple, str]]] = {}  # (column, layer) -> (height, node)
+    for g, ids in groups.items():
+        if g[0] != "row" or as_int(g[2]) is None:
+            continue
+        last: dict[Any, str] = {}
+        for nid in ids:
+            last[col_of.get(nid)] = nid
+        for col, nid in last.items():
+            if col is not None and not layout.is_fold(nid):
+                # a backward direction's rows stand above its forward ones
+                # (``directions_stacked``), and within a direction ``place`` orders them
+                rank = (g[3] == "bwd", place.get(g, 0))
+                rows.setdefault((col, as_int(g[2])), []).append((rank, nid))
+    out = []
+    for k, nid in d.drawn.items():
+        layer = as_int(c.tags(k).get("layer"))
+        if c.kind[k] != "cell" or layer is None or layout.is_fold(nid):
+            continue
+        below = {as_int(c.tags(j).get("layer")) for j in c.parent_ids(k)
+                 if c.kind[j] in ("cell", "init")}
+        if layer - 1 in below:
+            top = rows.get((col_of.get(nid), layer - 1))
+            if top:
+                out.append((max(top)[1], nid))
+    return list(dict.fromkeys(out))
+
+
+def inner_rows(groups: dict[tuple, list[str]], place: dict[tuple, int]
+               ) -> tuple[set[str], set[str]]:
+    """The nodes of the rows below their layer's top row, and of those above its bottom
+    row (a backward row is above a forward one; ``place`` orders a direction's rows). An
+    edge from one of the first out of its cell, or into one of the second from outside
+    its cell, crosses a row of the layer: it must not put a label node on it."""
+    top: dict[Any, tuple] = {}
+    bottom: dict[Any, tuple] = {}
+    for g in groups:
+        if g[0] == "row":
+            height = (g[3] == "bwd", place.get(g, 0))
+            top[g[2]] = max(top.get(g[2], height), height)
+            bottom[g[2]] = min(bottom.get(g[2], height), height)
+    rows = [(g, (g[3] == "bwd", place.get(g, 0)), ids) for g, ids in groups.items()
+            if g[0] == "row"]
+    return ({nid for g, h, ids in rows if h != top[g[2]] for nid in ids},
+            {nid for g, h, ids in rows if h != bottom[g[2]] for nid in ids})
 
 
 def shared_ranks(groups: dict[tuple, list[str]]) -> dict[tuple, list[str]]:
-    """Step 6d: the ranks as drawn: a bidirectional layer's forward and backward rows of
-    one role share a rank (on ranks of their own, graphviz-pure loses edges of 3-layer
-    stacks), each column showing the forward row's block, then the backward row's."""
-    ranks: dict[tuple, list[str]] = {}
-    for g, ids in groups.items():
-        ranks.setdefault(g[:3] if g[0] == "row" else g, []).extend(ids)
-    return ranks
+    """Step 6e: the ranks as drawn: one per rank group."""
+    return {g: list(ids) for g, ids in groups.items()}
 
 
-def direction_blocks(groups: dict[tuple, list[str]], col_of: dict[str, Any]
-                     ) -> list[tuple[str, str]]:
-    """Step 6e: invisible flat edges that keep, in every column, the forward row's block
-    left of the backward row's on their shared rank (``shared_ranks``): from the forward
-    block's last node (h_t) to the backward block's (h'_t, which it draws leftmost).
-    Without them the two blocks interleave."""
-    out = []
+def directions_stacked(c: Classified, d: Drawing, groups: dict[tuple, list[str]],
+                       col_of: dict[str, Any], place: dict[tuple, int]
+                       ) -> list[tuple[str, str]]:
+    """Step 6f: invisible edges that put, in every column, a bidirectional layer's
+    backward cell above its forward cell: from the forward direction's top row there to
+    each op of the backward direction that reads the layer's input (W_xh' x_t + b).
+    Each direction's rows then lie on ranks of their own, and nothing of the other
+    direction stands between two of a row's nodes: both rows are straight lines."""
+    tops: dict[tuple, tuple[int, str]] = {}  # (column, layer) -> the forward top row's node
     for g, ids in groups.items():
-        if g[0] != "row" or g[3] != "fwd" or (*g[:3], "bwd") not in groups:
+        if g[0] != "row" or g[3] != "fwd":
             continue
-        last_bwd = {col_of.get(n): n for n in groups[(*g[:3], "bwd")]}
-        last_fwd = {col_of.get(n): n for n in ids}
-        out += [(n, last_bwd[col]) for col, n in last_fwd.items() if col in last_bwd]
-    return out
+        for nid in ids:
+            key = (col_of.get(nid), as_int(g[2]))
+            if key[0] is not None and not layout.is_fold(nid):
+                best = tops.get(key)
+                if best is None or place.get(g, 0) > best[0]:
+                    tops[key] = (place.get(g, 0), nid)
+    out = []
+    for k, nid in d.drawn.items():
+        tags = c.tags(k)
+        if c.kind[k] != "cell" or tags.get("direction") != "bwd" or layout.is_fold(nid):
+            continue
+        own = c.cell_key(k)[1:]
+        if any(c.kind[j] not in ("cell", "init") or c.cell_key(j)[1:] != own
+               for j in c.parent_ids(k) if j not in c.params):
+            top = tops.get((col_of.get(nid), as_int(tags.get("layer"))))
+            if top:
+                out.append((top[1], nid))
+    return list(dict.fromkeys(out))
 
 
 def _greedy_order(vertices: list[str], arcs: list[tuple[str, str]]) -> dict[str, int]:

@@ -12,6 +12,8 @@ writes the DOT. An untagged graph of Values draws like micrograd's ``draw_dot``.
 
 from __future__ import annotations
 
+import html
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor
-from . import dot, layout, ops_layout, style
+from . import dot, layout, ops_layout, rich, style
 from .graph import Graph, get_flow, head_params, is_bias, is_param, norm, walk
 from .names import state_name, weight_name
 from .ops_layout import Classified, Drawing, Gates, Rows
@@ -28,13 +30,14 @@ from .picture import Picture, make
 _SYMBOL = {"add": "+", "mul": "×", "sub": "−", "div": "/", "neg": "−", "sigmoid": "σ",
            "matmul": "@", "getitem": "slice", "concatenate": "concat", "pow": "**"}
 # where a flat edge's label goes: below its right end
-_FLAT_LABEL = {"labelangle": -25, "labeldistance": 2.2, "labelfontsize": 9}
+# how far below a row's line its edges' labels go, past the row's nodes (half a node)
+_ROW_HALF = 19.0
 _LEGEND = {
     **style.LEGEND,
     style.TEMPORAL: "temporal road: hₜ₋₁ → … → hₜ along each layer's row (through Wₕₕ); "
     "∂L/∂h flows back along it to the previous step",
     style.SPATIAL: "same-step road: xₜ / layer l−1 → layer l → yₜ → Lₜ "
-    "(through Wₓₕ, Wₕᵧ)",
+    "(through Wₓₕ, Wₕy)",
     style.CELL: "cell state: cₜ₋₁ → … → cₜ along its row, the additive carousel of the LSTM",
     style.OTHER: "inside a cell, where the roads mix (gradients sum where a node "
     "feeds several)",
@@ -70,7 +73,10 @@ def draw_ops(
     fl = get_flow(graph, flow, loss_at)
     if not any("t" in n.tags for n in graph.nodes):
         return _plain(graph, fl, arrows, title)
-    return _tagged(graph, fl, arrows, title, loss_at, fold, keep, fold_above, window)
+    whose = (f"L{dot.sub(loss_at)} only" if loss_at is not None else
+             "the flow passed in (flow=)" if flow is not None else
+             f"the root {dot.html(root.label or 'L', 24)}")
+    return _tagged(graph, fl, arrows, title, whose, fold, keep, fold_above, window)
 
 
 # ---------------------------------------------------------------------------------------
@@ -80,12 +86,12 @@ def draw_ops(
 def _plain(graph: Graph, fl: Any, arrows: str, title: str | None) -> Picture:
     nodes = graph.nodes
     scalar = all(isinstance(n.data, float) for n in nodes)
-    lines = ["rankdir=LR", *layout.font_defaults("fontsize=11")]
+    lines = ["rankdir=LR", "ranksep=0.9", *layout.font_defaults("fontsize=11")]
     if title:
         lines += [f'label=<<font point-size="16"><b>{dot.html(title, 120)}</b></font>>',
                   "labelloc=t", "labeljust=l"]
     flows = [ops_layout.signed_flow(fl.edge(n, i)) for n in nodes for i in range(len(n.parents))]
-    largest = max((abs(f) for f in flows if f), default=0.0)
+    scale = style.PenScale(abs(f) for f in flows if f)
     for k, node in enumerate(nodes):
         if scalar:
             lines += _micrograd(f"n{k}", node, fl)
@@ -95,11 +101,19 @@ def _plain(graph: Graph, fl: Any, arrows: str, title: str | None) -> Picture:
     for j, node in enumerate(nodes):
         for i, p in enumerate(node.parents):
             f = ops_layout.signed_flow(fl.edge(node, i))
-            color = style.COLOR[style.OTHER]
-            a: dict[str, Any] = {"color": color,
-                                 "penwidth": style.pen_width(abs(f) if f else f, largest)}
+            width = scale.width(abs(f) if f else f)
+            a: dict[str, Any] = {"color": style.COLOR[style.OTHER], "penwidth": width}
             if f is not None:
-                a["label"] = dot.label(f'<font color="{color}">{dot.num(f)}</font>')
+                # above the line, just past the node it leaves (the line runs left to
+                # right), on a halo: never under the shaft or the arrowhead
+                text = _signed(f)
+                w, h = rich.extent(text, 11)
+                along, across = w / 2 + 6, h / 2 + width / 2 + 2
+                a["taillabel"] = dot.label(rich.line([(text, True, style.TEXT[style.OTHER])],
+                                                     11, bgcolor=style.HALO))
+                a["labelangle"] = round(math.degrees(math.atan2(across, along)), 1)
+                a["labeldistance"] = round(math.hypot(across, along) / 10, 2)
+                a["tooltip"] = text
             if arrows == "gradient":
                 a["dir"] = "back"
             lines.append(dot.edge(f"n{graph.index[p]}", f"n{j}_op" if scalar else f"n{j}", a))
@@ -137,9 +151,11 @@ def _micrograd(nid: str, node: Tensor, fl: Any) -> list[str]:
 
 
 def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
-    body = f"<b>{title}</b>"
+    """An op's box: what it computes (names with readable scripts: ``rich.line``), its
+    label if it has one, and its shape, ‖data‖ and ‖grad‖ (a scalar's data and grad)."""
+    rows = [rich.line(title, 11, bold=True)]
     if node.label and not is_param(node) and not title.startswith(dot.html(node.label, 20)):
-        body += f"<br/>{dot.html(node.label, 30)}"
+        rows.append(f'<font point-size="10">{dot.html(node.label, 30)}</font>')
     if np.ndim(node.data) == 0:  # a scalar (a Value): its data and grad, as micrograd shows
         info = f"data {dot.scalar(float(node.data))}  {_grad_text(node, fl.grad(node))}"
     else:
@@ -147,10 +163,11 @@ def _box(title: str, node: Tensor, fl: Any, fill_key: str) -> dict:
         g = norm(fl.grad(node))
         if g is not None:
             info += f"  ‖grad‖ {dot.num(g)}"
-    body += f'<br/><font point-size="8" color="#444444">{info}</font>'
+    rows.append(f'<font point-size="9" color="#333333">{info}</font>')
     fill, pen = style.FILL[fill_key]
-    return {"label": dot.label(body), "shape": "box", "style": "rounded,filled",
-            "fillcolor": fill, "color": pen, "margin": "0.06,0.03"}
+    return {"label": dot.label(rich.label(rows)), "shape": "box", "style": "rounded,filled",
+            "fillcolor": fill, "color": pen, "margin": "0.06,0.03",
+            "tooltip": html.unescape(title)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -172,9 +189,14 @@ class _Layout:
     fl: Any
     heads: set[int]
     arrows: str
+    scale: style.PenScale
+    cell_of: dict[str, tuple]  # drawn node -> (layer, direction) of the cell it is in
+    lower: set[str]  # nodes of rows below their layer's top row (``inner_rows``)
+    upper: set[str]  # nodes of rows above their layer's bottom row
+    node_of: dict[str, int]  # drawn node -> the first graph node it shows
 
 
-def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int | None,
+def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, whose: str,
             fold: bool | None, keep: int, fold_above: int,
             window: tuple[int, int] | None) -> Picture:
     """The ops view of a tagged graph: the layout steps of ``ops_layout`` in order, then
@@ -188,19 +210,23 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int 
     d = ops_layout.drawn_nodes(c, rows, cols, col_of_t)
     edges = ops_layout.drawn_edges(c, rows, d, fl)
     groups = ops_layout.rank_groups(c, rows, d)
-    ops_layout.mark_down(edges, groups, list(dict.fromkeys(d.drawn.values())))
+    place = ops_layout.mark_down(edges, groups, list(dict.fromkeys(d.drawn.values())))
     by_col = _by_column(c, d, col_of_t)
+    scale = style.PenScale(abs(f) for e in edges.values() for f in e.flows if f)
+    cell_of = {nid: tuple(map(str, c.cell_key(k)[1:])) for k, nid in d.drawn.items()
+               if c.kind[k] == "cell" and c.tags(k).get("direction") is not None}
     lay = _Layout(c, rows, gates, cols, d, edges, groups, by_col, fl, head_params(graph),
-                  arrows)
+                  arrows, scale, cell_of, *ops_layout.inner_rows(groups, place),
+                  {nid: k for k, nid in reversed(d.drawn.items())})
 
     node_line = _node_lines(lay)
     columns = [_column(lay, k, col, node_line) for k, col in enumerate(cols)]
     for col in columns:  # a column's invisible anchor lies on the inputs' rank
         if col.point:
             groups.setdefault(("x",), []).append(col.anchor)
-    lines = ["rankdir=BT", "newrank=true", "remincross=false", "nodesep=0.25", "ranksep=0.3",
+    lines = ["rankdir=BT", "newrank=true", "remincross=false", "nodesep=0.25", "ranksep=0.45",
              *layout.font_defaults("fontsize=11")]
-    lines += _header(lay, title, loss_at)
+    lines += _header(lay, title, whose)
     lines += [line for col in columns for line in col.lines]
     lines += [node_line[nid] for nid in by_col.get(None, [])]
     lines += layout.column_order([col.anchor for col in columns])
@@ -208,8 +234,10 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, loss_at: int 
     lines += [dot.same_rank(ids) for ids in ranks.values() if len(ids) > 1]
     lines += _edge_lines(lay, ranks)
     col_of = {nid: k for k, ids in by_col.items() for nid in ids}
-    lines += [layout.invisible_edge(a, b) for a, b in ops_layout.direction_blocks(
-        groups, col_of)]
+    lines += [layout.invisible_edge(a, b) for a, b in ops_layout.directions_stacked(
+        c, d, groups, col_of, place)]
+    lines += [f"{a} -> {b} [style=invis, minlen=2]" for a, b in ops_layout.layers_stacked(
+        c, d, groups, col_of, place)]
     lines += [layout.invisible_edge(a, b) for a, b in ops_layout.head_above_rows(
         c, d, groups, col_of)]
     return make("ops", lines)
@@ -263,7 +291,17 @@ def _column(lay: _Layout, k: int, col: tuple[str, int, int], node_line: dict[str
     kind, a, b = col
     ids = lay.by_col.get(k, [])
     lines = layout.open_cluster(f"cluster_t{k}", kind, a, b)
-    lines += ["\t" + node_line[nid] for nid in ids]
+    cells: dict[tuple, list[str]] = {}
+    for nid in ids:
+        cells.setdefault(lay.cell_of.get(nid, ()), []).append(nid)
+    for key, members in cells.items():
+        if key and kind != "fold" and len(cells) > 2:
+            lines.append(f"\tsubgraph cluster_t{k}_{'_'.join(map(str, key))} {{")
+            lines.append("\t\tstyle=invis")
+            lines += ["\t\t" + node_line[nid] for nid in members]
+            lines.append("\t}")
+        else:
+            lines += ["\t" + node_line[nid] for nid in members]
     xs = [nid for nid in ids if nid in lay.groups.get(("x",), [])]
     point = not xs
     anchor = f"anchor{k}" if point else xs[0]
@@ -279,17 +317,15 @@ def _column(lay: _Layout, k: int, col: tuple[str, int, int], node_line: dict[str
 
 
 def _edge_lines(lay: _Layout, ranks: dict[tuple, list[str]]) -> list[str]:
-    """The drawn edges' statements: widths against the largest flow drawn."""
-    largest = max((abs(f) for e in lay.edges.values() for f in e.flows if f), default=0.0)
+    """The drawn edges' statements: widths on the picture's scale of flows (``scale``)."""
     col_of = {nid: k for k, ids in lay.by_col.items() for nid in ids}
     rank_of = {nid: g for g, ids in ranks.items() for nid in ids}
     backward = {nid for g, ids in lay.groups.items() if g[0] == "row" and g[3] == "bwd"
                 for nid in ids}
-    return [_edge_line(lay, e, largest, col_of, rank_of, backward)
-            for e in lay.edges.values()]
+    return [_edge_line(lay, e, col_of, rank_of, backward) for e in lay.edges.values()]
 
 
-def _edge_line(lay: _Layout, e: layout.Drawn, largest: float, col_of: dict[str, Any],
+def _edge_line(lay: _Layout, e: layout.Drawn, col_of: dict[str, Any],
                rank_of: dict[str, tuple], backward: set[str]) -> str:
     """An edge's statement, coloured by its road, as wide as its flow, labelled with its
     flow when it is one edge of the graph (a scalar's keeps its sign).
@@ -299,29 +335,34 @@ def _edge_line(lay: _Layout, e: layout.Drawn, largest: float, col_of: dict[str, 
     edges, and one from a column to one on its left, are written left to right with the
     arrow turned, so they do not pull the columns or a row out of order. An edge that
     runs down (``Drawn.down``) is written upwards with the arrow turned, so dot sees no
-    cycle and routes it between the ranks like any other."""
-    color = style.COLOR[e.cls]
+    cycle and routes it between the ranks like any other. A flat edge's label sits past
+    the node it leaves, below the row's nodes; another's beside the middle of the edge,
+    or, for an edge that crosses a row of a layer (``_Layout.lower``, ``upper``), beside
+    its start: dot gives a label in the middle a node of its own, which on a row's rank
+    would bend the row's edges around it (``layout.edge_line``)."""
     f = e.flow
-    a: dict[str, Any] = {"color": color,
-                         "penwidth": style.pen_width(abs(f) if f else f, largest)}
-    tail, head, back = e.src, e.dst, lay.arrows == "gradient"
+    tail, head = e.src, e.dst
     flat = rank_of.get(tail) is not None and rank_of.get(tail) == rank_of.get(head)
     ct, ch = col_of.get(tail), col_of.get(head)
-    if flat and (ct is not None and ch is not None and ct > ch or (
-            ct == ch and tail in backward)) or not flat and e.down:
-        tail, head, back = head, tail, not back
-    text = dot.num(f) if e.single and f is not None else ""
-    if text:
-        a["headlabel" if flat else "label"] = dot.label(f'<font color="{color}">{text}</font>')
-        if flat:
-            a.update(_FLAT_LABEL)
-    if layout.is_fold(e.src) or layout.is_fold(e.dst):
-        a["style"] = "dashed"
-    if back:
-        a["dir"] = "back"
-    if flat:
-        a["tailport"], a["headport"] = "e", "w"
-    return dot.edge(tail, head, a)
+    turn = flat and (ct is not None and ch is not None and ct > ch or (
+        ct == ch and tail in backward)) or not flat and e.down
+    color = style.TEXT[e.cls]
+    # an edge into the sum of the losses shows no number: each L_t shows its grad (1), and a
+    # label on those long curved edges ends up on the line
+    into_sum = lay.c.kind[lay.node_of[e.dst]] == "sum" if e.dst in lay.node_of else False
+    pieces: list = [(_signed(f), False, color)] if (
+        e.single and f is not None and not into_sum) else []
+    other_cell = lay.cell_of.get(e.src) != lay.cell_of.get(e.dst)
+    crosses = not flat and other_cell and (e.src in lay.lower or e.dst in lay.upper)
+    return layout.edge_line(e, lay.scale.width(abs(f) if f else f), lay.arrows, {}, rank_of,
+                            pieces, 9, at_start=crosses, clear=-3.0, below=_ROW_HALF,
+                            loose_down=False, turn=turn)
+
+
+def _signed(x: float) -> str:
+    """A flow as its edge shows it: two digits, a true minus sign."""
+    text = dot.num(x)
+    return text.replace("-", "−", 1) if x < 0 else text
 
 
 # -- nodes ------------------------------------------------------------------------------
@@ -454,7 +495,7 @@ def _fold_attrs(lay: _Layout, what: tuple, a: int, b: int) -> dict:
             "color": "#999999", "fontcolor": "#555555"}
 
 
-def _header(lay: _Layout, title: str | None, loss_at: int | None) -> list[str]:
+def _header(lay: _Layout, title: str | None, whose: str) -> list[str]:
     c = lay.c
     rows = [layout.title_row(title or f"every op of the graph, T = {c.T}", 16)]
     rows += layout.legend_rows(lay.edges.values(), _LEGEND)
@@ -462,15 +503,18 @@ def _header(lay: _Layout, title: str | None, loss_at: int | None) -> list[str]:
         meaning = ", ".join(f"<b>{g}</b> {ops_layout.GATE_MEANING[g]}" for g in letters)
         rows.append(layout.note_row(f"gates: {meaning}; σ[{letters[0]}]: gate "
                                     f"{letters[0]}'s slice of one sigmoid over several gates"))
+    rows.append(layout.note_row(
+        "<b>How to read the numbers.</b> A box shows what its op computes, the shape of its "
+        "output and the norms of its data and of its gradient ∂L/∂(output). An edge shows the "
+        "gradient that came back along it (its norm; a scalar's value, sign kept); the "
+        "gradients along the edges out of a box add up, as vectors, to its gradient.",
+        120, 12))
+    rows += layout.width_key_row(lay.scale, "edge width ~ log ‖gradient along the edge‖:")
     rows += layout.weights_rows(
         "shared weights (named in the ops that use them), ‖grad‖ summed over all uses",
         sorted(c.params), c.graph.nodes, lay.heads, lay.fl)
-    note = ("gradients of L" + dot.sub(loss_at) + " only") if loss_at is not None else \
-        "gradients of the root"
     arrows = ("arrows point the way gradients flow" if lay.arrows == "gradient" else
               "arrows point forward; gradients flow against them")
     rows.append(layout.note_row(
-        f"{arrows}; edge width ~ log ‖gradient along the edge‖, number = that "
-        f"norm (a scalar's keeps its sign); {note}; each layer's row: hₜ₋₁ → ops → hₜ "
-        "on one line"))
+        f"{arrows}; each layer's row: hₜ₋₁ → ops → hₜ on one line; gradients of {whose}"))
     return layout.heading(rows)

@@ -68,8 +68,9 @@ MINUS = "\u2212"
 
 def printed_sum(shares: Sequence[float]) -> tuple[list[str], str, int]:
     """The shares and their sum as the picture prints them: decimals at one resolution
-    (two significant digits of the sum), rounded so that the printed parts add up
-    exactly to the printed sum (largest remainder), so the addition checks by eye.
+    (two significant digits of the sum, at least two decimals), rounded so that the
+    printed parts add up exactly to the printed sum (largest remainder): the addition
+    checks by eye.
 
     Returns (parts, sum, exponent): the strings read as multiples of 10**exponent, which
     is 0 unless the sum is below 0.001 (then 1.2 + 0.3 = 1.5 are read ×10⁻⁵). Negative
@@ -82,7 +83,7 @@ def printed_sum(shares: Sequence[float]) -> tuple[list[str], str, int]:
         return ["0" for _ in shares], "0", 0
     lead = math.floor(math.log10(size))  # the sum's first significant digit
     exponent = lead if lead < -3 else 0
-    decimals = max(0, 1 - lead + exponent)
+    decimals = max(2, 1 - lead + exponent) if not exponent else 1 - lead + exponent
     unit = 10.0 ** (exponent - decimals)
     scaled = [s / unit for s in shares]
     want = round(math.fsum(scaled))

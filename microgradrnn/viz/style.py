@@ -47,7 +47,7 @@ LEGEND = {
     "(through Wₓₕ, Wₕy); the same-step road",
     INPUT: "input: xₜ → first layer",
     CELL: "cell state: cₜ₋₁ → cₜ, the additive carousel of the LSTM",
-    CARRY: "carry: hₜ₋₁ → hₜ with no weight on the way (the GRU's z·hₜ₋₁), "
+    CARRY: "carry: hₜ₋₁ → hₜ with no weight on the way (in a GRU, z·hₜ₋₁), "
     "the additive shortcut",
     OTHER: "other dependencies",
 }
