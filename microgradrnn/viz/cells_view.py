@@ -223,7 +223,9 @@ def _road_numbers(edges: list[CEdge], kinds: list[tuple[str, str]]
             continue
         ns.sort(key=lambda n: (_TERM_ORDER.get(classes[n], 9), n))
         parts, total, exponent = printed_sum([edges[n].share for n in ns])  # type: ignore
-        scale = f" (×10{dot.sup(exponent)})" if exponent else ""
+        # a sum below 0.001 is printed in units of 10^exponent, each number with its
+        # "e-5" as the edges print small numbers (plain text: the same runs at any scale)
+        scale = f"e{exponent}" if exponent else ""
         # ‖grad‖ in a cell of its own: graphviz-pure takes ‖ to be wider than it is, and
         # the room it leaves then falls between ‖grad‖ and the sum, not inside the sum
         terms: list[rich.Piece] = [("‖grad‖", False, _GREY),
@@ -232,6 +234,7 @@ def _road_numbers(edges: list[CEdge], kinds: list[tuple[str, str]]
             share = edges[n].share
             small = exponent != 0 or (not part.strip("−0.") and share != 0)
             numbers[n] = _signed(share) if small else part
+            part = part + scale
             sign, digits = ("−", part[1:]) if part.startswith("−") else ("+", part)
             if k:
                 terms.append((f" {sign} ", False, _GREY))
@@ -240,7 +243,8 @@ def _road_numbers(edges: list[CEdge], kinds: list[tuple[str, str]]
                 terms.append((" " + part, False, style.TEXT[classes[n]]))
         sums[src] = terms
         parts_of[src] = (f"{total}{scale}",
-                         [(part, *kinds[n]) for n, part in zip(ns, parts, strict=True)])
+                         [(part + scale, *kinds[n])
+                          for n, part in zip(ns, parts, strict=True)])
     return numbers, sums, parts_of
 
 

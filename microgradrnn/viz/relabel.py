@@ -180,15 +180,27 @@ def mark_svg(svg: str, edge_ids: dict[str, str]) -> str:
     a drawn edge's group ``edge_ids[its title]``; the rest keep graphviz's ids."""
     chunks = svg.split('<g id="')
     out = [chunks[0]]
-    for chunk in chunks[1:]:
+    for i, chunk in enumerate(chunks[1:], 1):
         m = _GROUP.match(chunk)
         if m and m.group(2) in ("node", "edge"):
             title = html.unescape(m.group(3))
             new = title if m.group(2) == "node" else edge_ids.get(title)
-            if new is not None and (m.group(2) == "node" or "<path" in chunk):
+            if new is not None and (m.group(2) == "node" or _drawn(chunks, i)):
                 chunk = new + chunk[len(m.group(1)):]
         out.append(chunk)
     return '<g id="'.join(out)
+
+
+def _drawn(chunks: list[str], i: int) -> bool:
+    """Whether the group that starts at chunks[i] draws a line: its own chunk, or the
+    chunks of groups inside it (a tooltip's ``<g id="a_edge7">``), hold a path."""
+    j = i
+    while True:
+        if "<path" in chunks[j]:
+            return True
+        j += 1
+        if j == len(chunks) or _GROUP.match(chunks[j]):
+            return False
 
 
 def same_text(a: list[str], b: list[str]) -> bool:
