@@ -11,8 +11,9 @@
    dashed node of the row it joins.
 5. ``drawn_edges`` and ``edge_class``: the edges between drawn nodes, each coloured by
    the road it lies on (temporal, same-step, cell state) where that is known.
-6. ``rank_groups``, ``mark_down``, ``head_above_rows``, ``layers_stacked``,
-   ``shared_ranks`` and ``directions_stacked``: which drawn nodes share a rank, which
+6. ``rank_groups``, ``gate_ranks``, ``straight_up``, ``mark_down``, ``head_above_rows``,
+   ``layers_stacked``, ``shared_ranks`` and ``directions_stacked``: which drawn nodes
+   share a rank (a row; gates side by side under what they feed), which
    edges run down against the ranks (written upwards with the arrow turned, so dot sees
    no cycle), the head of each step above every row, each layer above the one below,
    a layer's backward direction above its forward one.
