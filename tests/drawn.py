@@ -133,3 +133,15 @@ def flat_edges_not_straight(src: str, drawing: Drawing) -> list[tuple[str, str, 
             if max(ys) - min(ys) > 1.5:
                 bad.append((e.tail, e.head, round(max(ys) - min(ys), 1)))
     return bad
+
+
+def edges_through_nodes(drawing: Drawing, margin: float = 3.0) -> list[tuple[str, str, str]]:
+    """The edges whose drawn curve runs through a node that is neither of its ends: a
+    sampled point of the curve lies more than ``margin`` inside the node's box (a curve
+    may graze a box's side where it leaves or reaches a neighbour). (tail, head, node)."""
+    out = []
+    for e in drawing.edges:
+        for nid, box in drawing.nodes.items():
+            if nid not in (e.tail, e.head) and any(inside(p, box, margin) for p in e.points):
+                out.append((e.tail, e.head, nid))
+    return out

@@ -11,8 +11,9 @@
    dashed node of the row it joins.
 5. ``drawn_edges`` and ``edge_class``: the edges between drawn nodes, each coloured by
    the road it lies on (temporal, same-step, cell state) where that is known.
-6. ``rank_groups``, ``mark_down``, ``head_above_rows``, ``layers_stacked``,
-   ``shared_ranks`` and ``directions_stacked``: which drawn nodes share a rank, which
+6. ``rank_groups``, ``gate_ranks``, ``straight_up``, ``mark_down``, ``head_above_rows``,
+   ``layers_stacked``, ``shared_ranks`` and ``directions_stacked``: which drawn nodes
+   share a rank (a row; gates side by side under what they feed), which
    edges run down against the ranks (written upwards with the arrow turned, so dot sees
    no cycle), the head of each step above every row, each layer above the one below,
    a layer's backward direction above its forward one.
@@ -476,6 +477,103 @@ def rank_groups(c: Classified, rows: Rows, d: Drawing) -> dict[tuple, list[str]]
         if g is not None and nid not in groups.setdefault(g, []):
             groups[g].append(nid)
     return groups
+
+
+def gate_ranks(c: Classified, rows: Rows, d: Drawing) -> dict[tuple, list[list[str]]]:
+    """Step 6a, inside a cell: the ops off the rows that share a rank, so that the gates
+    stand beside what they meet and no edge has to pass one on its way. Per cell, in
+    this order:
+
+    1. the ops that feed a row from below (they do not depend on that row's nodes in the
+       cell: the GRU's z and n under its h row, the LSTM's f and i ⊙ g under its c row),
+       left to right in the order of the last node of the row each feeds (then the
+       first): each stands under what it feeds, and an edge from one to a node further
+       along the row does not pass over another (the GRU's n feeds h_t, the last; z
+       feeds z ⊙ (h − n) before it).
+    2. the operands off the rows of a product (the LSTM's i and g, the GRU's r and
+       W_hn h + b_hn), in the order dot finds.
+
+    A set keeps its ops that depend on none of the others (they can stand side by side),
+    and counts when two or more are left; an op joins the first set it is in. Group
+    ("gates", t, layer, direction, j) -> its drawn nodes in classes, left to right (ops
+    of one class in the order dot finds); the caller holds the order with invisible
+    edges. (A backward direction's row reads right to left, but its gates keep the
+    forward order: mirrored, graphviz-pure routed the GRU's n past z worse.)"""
+    cells: dict[tuple, list[int]] = {}
+    for k, kind in enumerate(c.kind):
+        if kind == "cell" and not layout.is_fold(d.drawn.get(k, "fold")):
+            cells.setdefault(c.cell_key(k), []).append(k)
+    groups: dict[tuple, list[list[str]]] = {}
+    for key, members in cells.items():
+        inside = set(members)
+        off = [k for k in members if k not in rows.row_of]
+        # each row node of the cell: (its row's first place among the cell's rows, its
+        # place along the row): the rows of one cell in node order, each left to right
+        place: dict[int, tuple[int, int]] = {}
+        for r, row in enumerate(dict.fromkeys(rows.row_of[k] for k in members
+                                              if k in rows.row_of)):
+            on = [k for k in members if rows.row_of.get(k) == row]
+            place.update({k: (r, i) for i, k in enumerate(on)})
+        sets: list[dict[tuple, list[int]]] = []
+        for r in sorted({p[0] for p in place.values()}):
+            on = [k for k in place if place[k][0] == r]
+            after = _descendants(c, on, inside)
+            feeders: dict[tuple, list[int]] = {}
+            for k in off:
+                into = sorted(place[j][1] for j, _ in c.graph.children[k] if j in on)
+                if into and k not in after:
+                    feeders.setdefault((into[-1], into[0]), []).append(k)
+            sets.append(feeders)
+        for k in off:
+            ps = list(dict.fromkeys(c.parent_ids(k)))
+            if c.graph.nodes[k].op == "mul" and len(ps) > 1 and all(j in off for j in ps):
+                sets.append({(): ps})
+        taken: set[int] = set()
+        for found in sets:
+            classes = [[k for k in found[o] if k not in taken] for o in sorted(found)]
+            after = _descendants(c, [k for cls in classes for k in cls], inside)
+            classes = [[k for k in cls if k not in after] for cls in classes]
+            classes = [ks for ks in classes if ks]
+            ks = [k for cls in classes for k in cls]
+            if len(ks) > 1:
+                taken.update(ks)
+                groups[("gates", *key, len(groups))] = [[d.drawn[k] for k in cls]
+                                                        for cls in classes]
+    return groups
+
+
+def straight_up(c: Classified, rows: Rows, d: Drawing) -> dict[str, str]:
+    """Step 6a': the ops that stand between two rows of a cell, fed by one node of a row
+    and feeding a node of another (the LSTM's f, from σ on its h row to f ⊙ c_{t-1} on
+    its c row), each in a ``group`` with the node that feeds it: its edge then runs
+    straight up, between the gates beside it, instead of threading past them on a curve
+    that clips their corners. Drawn node -> its group's name (one op per feeding node)."""
+    out: dict[str, str] = {}
+    for k, kind in enumerate(c.kind):
+        nid = d.drawn.get(k, "fold")
+        if kind != "cell" or k in rows.row_of or layout.is_fold(nid):
+            continue
+        ps = list(dict.fromkeys(c.parent_ids(k)))
+        if len(ps) != 1 or ps[0] not in rows.row_of or c.cell_key(ps[0]) != c.cell_key(k):
+            continue
+        into = {rows.row_of[j] for j, _ in c.graph.children[k]
+                if j in rows.row_of and c.cell_key(j) == c.cell_key(k)}
+        src = d.drawn[ps[0]]
+        if into - {rows.row_of[ps[0]]} and src not in out:
+            out[src] = out[nid] = f"up{src[1:]}"
+    return out
+
+
+def _descendants(c: Classified, start: list[int], within: set[int]) -> set[int]:
+    """The nodes of ``within`` that depend on a node of ``start`` (not those nodes)."""
+    out: set[int] = set()
+    todo = list(start)
+    while todo:
+        for j, _ in c.graph.children[todo.pop()]:
+            if j in within and j not in out:
+                out.add(j)
+                todo.append(j)
+    return out
 
 
 def mark_down(edges: dict[tuple[str, str], layout.Drawn], groups: dict[tuple, list[str]],

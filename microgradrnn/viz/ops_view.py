@@ -210,6 +210,9 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, whose: str,
     d = ops_layout.drawn_nodes(c, rows, cols, col_of_t)
     edges = ops_layout.drawn_edges(c, rows, d, fl)
     groups = ops_layout.rank_groups(c, rows, d)
+    beside = ops_layout.gate_ranks(c, rows, d)
+    straight = ops_layout.straight_up(c, rows, d)
+    groups.update({g: [nid for cls in classes for nid in cls] for g, classes in beside.items()})
     place = ops_layout.mark_down(edges, groups, list(dict.fromkeys(d.drawn.values())))
     by_col = _by_column(c, d, col_of_t)
     scale = style.PenScale(abs(f) for e in edges.values() for f in e.flows if f)
@@ -219,7 +222,7 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, whose: str,
                   arrows, scale, cell_of, *ops_layout.inner_rows(groups, place),
                   {nid: k for k, nid in reversed(d.drawn.items())})
 
-    node_line = _node_lines(lay)
+    node_line = _node_lines(lay, straight)
     columns = [_column(lay, k, col, node_line) for k, col in enumerate(cols)]
     for col in columns:  # a column's invisible anchor lies on the inputs' rank
         if col.point:
@@ -232,6 +235,10 @@ def _tagged(graph: Graph, fl: Any, arrows: str, title: str | None, whose: str,
     lines += layout.column_order([col.anchor for col in columns])
     ranks = ops_layout.shared_ranks(groups)
     lines += [dot.same_rank(ids) for ids in ranks.values() if len(ids) > 1]
+    # the gates stand in the order ``ops_layout.gate_ranks`` chose
+    lines += [layout.invisible_edge(a, b) for classes in beside.values()
+              for left, right in zip(classes, classes[1:], strict=False)
+              for a in left for b in right]
     lines += _edge_lines(lay, ranks)
     col_of = {nid: k for k, ids in by_col.items() for nid in ids}
     lines += [layout.invisible_edge(a, b) for a, b in ops_layout.directions_stacked(
@@ -368,12 +375,16 @@ def _signed(x: float) -> str:
 # -- nodes ------------------------------------------------------------------------------
 
 
-def _node_lines(lay: _Layout) -> dict[str, str]:
-    """Each drawn node's statement: a node's own box, or a fold node's dashed one."""
+def _node_lines(lay: _Layout, groups: dict[str, str]) -> dict[str, str]:
+    """Each drawn node's statement: a node's own box (in its ``group``, if it has one:
+    ``ops_layout.straight_up``), or a fold node's dashed one."""
     first: dict[str, int] = {}  # drawn node -> the first node it shows
     for k, nid in lay.d.drawn.items():
         first.setdefault(nid, k)
-    return {nid: _node_line(lay, k, nid) for nid, k in first.items()}
+    lines = {nid: _node_line(lay, k, nid) for nid, k in first.items()}
+    for nid, g in groups.items():
+        lines[nid] = lines[nid][:-1] + f", group={g}]"
+    return lines
 
 
 def _name(lay: _Layout, k: int) -> str | None:
