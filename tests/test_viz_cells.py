@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from unroll import unroll
+from unroll import tanh_chain, unroll
 
-from microgradrnn import Tensor, nn, tags
+from microgradrnn import Tensor, nn
 from microgradrnn import functional as F
 from microgradrnn.viz import draw_cells, engines, style
 from microgradrnn.viz.graph import check_root, contract, find_loss, get_flow, walk
@@ -197,20 +197,7 @@ def test_printed_sum_examples():
 
 def test_numpy_int_step_tags_unroll_the_same_as_python_ints():
     def picture(steps):
-        rng = np.random.default_rng(0)
-        W = Tensor(rng.normal(size=(2, 2)), requires_grad=True, label="weight_hh_l0")
-        h = Tensor(np.zeros((1, 2)))
-        total = None
-        for t in steps:
-            with tags(t=t, layer=np.int64(1), direction="fwd"):
-                h = (h @ W + 1.0).tanh()
-            h.tags = {**h.tags, "role": "h"}
-            with tags(t=t, role="loss"):
-                L_t = (h * h).sum()
-            total = L_t if total is None else total + L_t
-        total.label = "L"
-        total.backward(record_flow=True)
-        return draw_cells(total).source
+        return draw_cells(tanh_chain(steps)).source
 
     numpy_src = picture(np.arange(1, 4))
     assert len(re.findall(r"subgraph cluster_\d+ \{", numpy_src)) == 3

@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pytest
 from drawn import edges_through_nodes, flat_edges_not_straight, inside, on_border, overlap, read
-from unroll import unroll
+from unroll import tanh_chain, unroll
 
-from microgradrnn import Tensor, gradient_flow, tags
+from microgradrnn import gradient_flow
 from microgradrnn.app.render import draw
 from microgradrnn.viz import draw_cells, draw_ops, engines, rich
 from microgradrnn.viz.graph import contract, get_flow, walk
@@ -170,20 +170,7 @@ def test_a_constant_h0_still_has_its_road_to_c1():
 
 def test_the_ops_view_unrolls_numpy_int_step_tags():
     def picture(steps):
-        rng = np.random.default_rng(0)
-        W = Tensor(rng.normal(size=(2, 2)), requires_grad=True, label="weight_hh_l0")
-        h = Tensor(np.zeros((1, 2)))
-        total = None
-        for t in steps:
-            with tags(t=t, layer=np.int64(1), direction="fwd"):
-                h = (h @ W + 1.0).tanh()
-            h.tags = {**h.tags, "role": "h"}
-            with tags(t=t, role="loss"):
-                L_t = (h * h).sum()
-            total = L_t if total is None else total + L_t
-        total.label = "L"
-        total.backward(record_flow=True)
-        return draw_ops(total).source
+        return draw_ops(tanh_chain(steps)).source
 
     numpy_src = picture(np.arange(1, 4))
     assert len(re.findall(r"subgraph cluster_t\d+ \{", numpy_src)) == 3

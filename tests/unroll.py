@@ -125,3 +125,23 @@ def unroll(cell="rnn", layers=2, steps=4, hidden=3, inputs=2, batch=2, seed=0,
     if backward:
         total.backward(retain_graph=retain, record_flow=True)
     return total, losses
+
+
+def tanh_chain(steps) -> Tensor:
+    """L = sum_t ||h_t||^2 over h_t = tanh(h_{t-1} W + 1), h_0 = 0, tagged with the step
+    values given (``np.arange(1, 4)`` or ``range(1, 4)``: the renderer must unroll both
+    alike), its layer a numpy int; backpropagated with the flow recorded."""
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.normal(size=(2, 2)), requires_grad=True, label="weight_hh_l0")
+    h = Tensor(np.zeros((1, 2)))
+    total = None
+    for t in steps:
+        with tags(t=t, layer=np.int64(1), direction="fwd"):
+            h = (h @ W + 1.0).tanh()
+        _stamp(h, "h")
+        with tags(t=t, role="loss"):
+            L_t = (h * h).sum()
+        total = L_t if total is None else total + L_t
+    total.label = "L"
+    total.backward(record_flow=True)
+    return total
