@@ -21,7 +21,6 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"
 
 import argparse  # noqa: E402
-import gc  # noqa: E402
 import importlib  # noqa: E402
 import io  # noqa: E402
 import statistics  # noqa: E402
@@ -29,7 +28,6 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tarfile  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -39,10 +37,10 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import workloads as W  # noqa: E402
+from timing import CLOCKS, block_size, rotated_rounds  # noqa: E402
 
 import microgradrnn  # noqa: E402
 
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 OLD_NAME = "microgradrnn_old"
 
 
@@ -93,24 +91,10 @@ def main(argv: list[str] | None = None) -> int:
                     np.testing.assert_allclose(g, ref[k], rtol=1e-9, atol=1e-12, err_msg=k)
             number = {}
             for n, impl in impls.items():
-                impl.step()
-                t0 = clock()
-                impl.step()
-                number[n] = max(1, int(args.budget / max(clock() - t0, 1e-6)))
-            times: dict[str, list[float]] = {n: [] for n in impls}
-            names = list(impls)
-            gc.collect()
-            gc.freeze()
-            try:
-                for r in range(args.rounds):
-                    for n in names[r % len(names):] + names[:r % len(names)]:
-                        gc.collect()
-                        t0 = clock()
-                        for _ in range(number[n]):
-                            impls[n].step()
-                        times[n].append((clock() - t0) / number[n])
-            finally:
-                gc.unfreeze()
+                impl.step()  # warm up
+                number[n] = block_size(impl.step, args.budget, clock)
+            times = rotated_rounds({n: impl.step for n, impl in impls.items()}, number,
+                                   args.rounds, clock)
 
             def ratio(a: str, b: str) -> str:
                 r = [x / y for x, y in zip(times[a], times[b], strict=True)]

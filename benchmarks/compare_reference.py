@@ -20,7 +20,6 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 import types  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -32,8 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import numpy_bptt  # noqa: E402
 import workloads as W  # noqa: E402
-
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+from timing import CLOCKS, block_size, rotated_rounds  # noqa: E402
 
 
 def load_old(rev: str) -> types.ModuleType:
@@ -78,17 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         assert abs(ln - lo) <= 1e-9 * abs(lo), (name, ln, lo)
         for k in gn:
             np.testing.assert_allclose(gn[k], go[k], rtol=1e-9, atol=1e-12, err_msg=k)
-        t0 = clock()
-        mo.step(X, tg, W.LR)
-        number = max(1, int(args.budget / max(clock() - t0, 1e-6)))
-        times = {"new": [], "old": []}
-        for r in range(args.rounds):
-            for which in (("new", "old") if r % 2 else ("old", "new")):
-                m = mn if which == "new" else mo
-                t0 = clock()
-                for _ in range(number):
-                    m.step(X, tg, W.LR)
-                times[which].append((clock() - t0) / number)
+        steps = {"new": lambda: mn.step(X, tg, W.LR), "old": lambda: mo.step(X, tg, W.LR)}
+        number = block_size(steps["old"], args.budget, clock)
+        times = rotated_rounds(steps, {"new": number, "old": number}, args.rounds, clock)
         ratio = [a / b for a, b in zip(times["new"], times["old"], strict=True)]
         print(f"    {name}  old {statistics.median(times['old']) * 1e3:9.3f} ms  "
               f"new {statistics.median(times['new']) * 1e3:9.3f} ms  new / old "

@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
 import workloads as W  # noqa: E402
+from timing import CLOCKS, block_size, rotated_rounds, timed  # noqa: E402
 
 from microgradrnn.nn import LAYER_NAMES as NAMES  # noqa: E402  ("rnn" -> "tanh RNN", ...)
 
@@ -145,21 +146,7 @@ def check_float32(name: str, impl) -> None:
             raise RuntimeError(f"{name}: parameter {k} became {v.dtype} after a float32 step")
 
 
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-clock = time.perf_counter
-
-
-def time_steps(impl, n: int) -> float:
-    gc.collect()
-    return _timed(impl.step, n)
-
-
-def _timed(f, number: int) -> float:
-    """Seconds per call of f(), over ``number`` calls, by the chosen clock."""
-    t0 = clock()
-    for _ in range(number):
-        f()
-    return (clock() - t0) / number
+clock = time.perf_counter  # the chosen one of timing.CLOCKS (--clock)
 
 
 def gradients_disagree(w: W.Workload, impls: dict) -> dict[str, str]:
@@ -195,23 +182,9 @@ def bench_workload(w: W.Workload, rounds: int, budget: float, quick: bool) -> di
             raise RuntimeError(f"{w.name} {name}: loss is {loss}")
         if name.endswith("_f32"):
             check_float32(name, impl)
-        t = time_steps(impl, 1)
-        number[name] = max(1, int(budget / max(t, 1e-9)))
-    names = list(impls)
-    times: dict[str, list[float]] = {n: [] for n in names}
-    # The garbage collector stays on, but what exists now (torch's and numpy's modules,
-    # the models) is frozen out of its full passes: otherwise every contender's graph
-    # building pays for traversing the other libraries' imports, an artifact of
-    # running them all in one process.
-    gc.collect()
-    gc.freeze()
-    try:
-        for r in range(rounds):
-            order = names[r % len(names):] + names[: r % len(names)]
-            for name in order:
-                times[name].append(time_steps(impls[name], number[name]))
-    finally:
-        gc.unfreeze()
+        number[name] = block_size(impl.step, budget, clock)
+    times = rotated_rounds({n: impl.step for n, impl in impls.items()}, number, rounds,
+                           clock)
     absent = {**{n: f"not installed ({how})" for n, how in W.missing(w).items()}, **refused}
     result = {
         "workload": w.__dict__,
@@ -271,7 +244,7 @@ def matmul_parity(w: W.Workload, repeat: int = 5) -> dict[str, float]:
         best = {}
         for lib, f in (("numpy", lambda: np.dot(a, b)), ("torch", lambda: torch.mm(ta, tb))):
             f()
-            best[lib] = min(_timed(f, number) for _ in range(repeat))
+            best[lib] = min(timed(f, number, clock) for _ in range(repeat))
         out[name] = best["numpy"] / best["torch"]
     return out
 
