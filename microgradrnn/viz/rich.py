@@ -40,7 +40,7 @@ def width(text: str, size: float, bold: bool = False) -> float:
     """The width in points of HTML-escaped ``text`` in Helvetica of ``size`` points
     (bold about 8 % wider)."""
     total = 0.0
-    for tok in _TOKEN.findall(text):
+    for tok in _TOKEN.findall(text.replace("<br/>", " ")):
         ch = _ENTITIES.get(tok, tok)
         code = ord(ch) if len(ch) == 1 else 0x2022
         total += _WIDTHS[code - 32] if 32 <= code < 127 else 278 * len(ch.encode("utf-8"))
@@ -57,11 +57,12 @@ class _Name:
 def segments(text: str) -> list[str | _Name]:
     """``text`` (HTML-escaped, no tags) as plain runs and names: "Wₕₕ⁽¹⁾ h₀" ->
     [_Name("W", "hh", "(1)"), " ", _Name("h", "0")]. A run of sub/superscripts belongs
-    to the character before it. The head's names (``names.HEAD_WEIGHT``, "Wₕy", and
+    to the character before it. A line break (``dot.html`` writes a name's newline as
+    <br/>) is a space: this is one line. The head's names (``names.HEAD_WEIGHT``, "Wₕy", and
     ``names.HEAD_BIAS``, "by" as a whole word) read W with "hy" below, b with "y" below."""
     out: list[str | _Name] = []
     plain: list[str] = []  # tokens: a character or an entity (&amp;)
-    tokens = _TOKEN.findall(text)
+    tokens = _TOKEN.findall(text.replace("<br/>", " "))
     k = 0
 
     def flush() -> None:
