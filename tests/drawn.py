@@ -8,7 +8,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from microgradrnn.viz import rich
+from microgradrnn.viz import rich, style
 
 _GROUP = re.compile(r'<g id="(node|edge)\d+" class="\1">\s*<title>([^<]*)</title>(.*?)'
                     r'(?=<g id="(?:node|edge)\d+" class=|</g>\s*</svg>)', re.S)
@@ -24,6 +24,8 @@ class Edge:
     tailport: str
     points: list[tuple[float, float]]  # the curve, sampled
     numbers: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
+    halos: list[tuple[float, float, float, float]] = field(default_factory=list)  # labels
+    pen: float = 1.0  # the line's width
 
 
 @dataclass
@@ -79,6 +81,10 @@ def read(svg: str) -> Drawing:
             continue
         e = Edge(ends[0][0], ends[1][0], ends[0][1] if len(ends[0]) > 1 else "",
                  _sample(path.group(1)))
+        pen = re.search(r'<path[^>]*stroke-width="([\d.]+)"', body)
+        e.pen = float(pen.group(1)) if pen else 1.0
+        e.halos = [_box(_floats(pts)) for pts in re.findall(
+            rf'<polygon fill="{style.HALO.lower()}" stroke="none" points="([^"]*)"', body)]
         for x, y, size, text in _TEXT.findall(body):
             text = html.unescape(text)
             if _NUMBER.match(text):

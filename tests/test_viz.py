@@ -211,7 +211,7 @@ def test_escaping_fuzz(name, op_label):
     loss.label = op_label
     loss.backward(record_flow=True)
     for pic in (draw_cells(loss, title=name), draw_ops(loss, title=op_label)):
-        svg = engines.run(pic.source, "svg")
+        svg = pic.pipe("svg")  # laid out, labels placed (``place``), drawn
         assert svg.startswith(b"<?xml")
         assert b"<b>x</b>" not in svg.split(b"<svg", 1)[1].replace(b"&lt;b&gt;", b"")
 

@@ -79,11 +79,13 @@ def choose(fmt: str, engine: str | None = None) -> list[str]:
     )
 
 
-def run(source: str, fmt: str, engine: str | None = None) -> bytes:
-    """Lay out and draw DOT ``source`` in format ``fmt``; return the bytes."""
+def run(source: str, fmt: str, engine: str | None = None, positioned: bool = False
+        ) -> bytes:
+    """Lay out and draw DOT ``source`` in format ``fmt``; return the bytes.
+    positioned: ``source`` is laid out already (``-Tdot``'s output): draw it as it is."""
     if fmt in ("dot", "gv") and engine is None and not find_dot() and not find_pure():
         return source.encode("utf-8")
-    cmd = choose(fmt, engine) + [f"-T{fmt}"]
+    cmd = choose(fmt, engine) + [f"-T{fmt}"] + (["-Kneato", "-n2"] if positioned else [])
     proc = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True)
     if proc.returncode != 0 and _ROUTING in proc.stderr:
         # graphviz-pure's spline router gives up on a few large graphs (a bidirectional

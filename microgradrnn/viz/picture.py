@@ -8,7 +8,7 @@ from typing import Any
 
 import graphviz
 
-from . import engines
+from . import engines, place
 
 _FORMATS = ("svg", "png", "pdf", "dot", "json", "plain")
 
@@ -24,7 +24,7 @@ class Picture(graphviz.Digraph):
         """The drawing as bytes (or str when ``encoding`` is given), e.g. ``format="svg"``.
         dpi: the resolution of a raster format (png): 96 by default, 300 for print."""
         fmt = format or self.format or "svg"
-        data = self.source.encode("utf-8") if fmt == "dot" else engines.run(
+        data = self.source.encode("utf-8") if fmt == "dot" else _draw(
             _with_dpi(self.source, dpi, fmt), fmt, engine)
         return data.decode(encoding) if encoding else data
 
@@ -56,6 +56,13 @@ class Picture(graphviz.Digraph):
 
 
 _RASTER = ("png", "jpg", "jpeg", "gif")
+
+
+def _draw(source: str, fmt: str, engine: str | None) -> bytes:
+    """Lay the graph out, move the edge labels that sit badly (``place.labels``), and
+    draw it where the layout put it."""
+    laid_out = engines.run(source, "dot", engine).decode("utf-8")
+    return engines.run(place.labels(laid_out), fmt, engine, positioned=True)
 
 
 def _with_dpi(source: str, dpi: float | None, fmt: str) -> str:

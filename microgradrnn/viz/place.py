@@ -1,0 +1,355 @@
+"""Edge labels placed after the layout, where a reader can read them.
+
+Graphviz places a head or tail label by an angle and a distance from the end of its
+edge, fixed before it knows where the edge will run, and a middle label wherever its
+rank had room. On a crowded picture (a bidirectional stack, a gated cell's ops) that
+puts a few numbers on a node's border, on another edge's line, across a cluster's
+border, or far from the edge they belong to. So a picture is drawn in two passes:
+
+1. the engine lays the graph out (``-Tdot``: every node, edge, cluster and label with
+   its position);
+2. ``labels`` checks each edge label where the engine put it and, if it sits badly, moves
+   it to the nearest place beside its own edge where it touches no node, no line, no
+   other label and no cluster border; the engine then draws the positioned graph as it
+   is (``neato -n2``: no second layout, so nodes and edges stay where they were).
+
+Only label positions change (``lp``, ``tail_lp``, ``head_lp``) and the graph's bounding
+box grows to hold them. Coordinates are Graphviz's points, y upwards.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+# which attribute holds the position of which label
+_POSITION = {"label": "lp", "taillabel": "tail_lp", "headlabel": "head_lp"}
+_SIZE = re.compile(r'width="([\d.]+)" height="([\d.]+)"')
+_WORD = re.compile(r"-?[\w.]+")
+GAP = 2.5  # points between a label and the line it labels
+NEAR = 9.0  # a label farther than this from its own line (beyond the pen) is detached
+# what each fault costs a place for a label: the cheapest place wins, 0 is a good one
+COST = {"node": 10, "label": 10, "line": 6, "border": 5, "title": 4, "detached": 4}
+
+
+# -- reading the positioned DOT ---------------------------------------------------------
+
+
+@dataclass
+class _Attrs:
+    """One attribute list: each value with its span in the text, and where it closes."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    end: int = 0  # the index of its closing ']'
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    """DOT's tokens as (text, start, end): words, quoted strings (unquoted), HTML
+    strings (with their brackets), and punctuation; comments and space skipped."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif text.startswith(("//", "#"), i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif text.startswith("/*", i):
+            i = text.index("*/", i) + 2
+        elif ch == '"':
+            j = i + 1
+            while text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append((text[i + 1:j].replace("\\\n", ""), i + 1, j))  # (a continued line)
+            i = j + 1
+        elif ch == "<":
+            depth, j = 0, i
+            while True:
+                depth += {"<": 1, ">": -1}.get(text[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+            out.append((text[i:j], i, j))
+            i = j
+        elif text.startswith(("->", "--"), i):
+            out.append((text[i:i + 2], i, i + 2))
+            i += 2
+        elif (m := _WORD.match(text, i)) and m.end() > i:
+            out.append((m.group(), i, m.end()))
+            i = m.end()
+        else:
+            out.append((ch, i, i + 1))
+            i += 1
+    return out
+
+
+def _attrs(tokens: list[tuple[str, int, int]], k: int) -> tuple[_Attrs, int]:
+    """The attribute list opening at tokens[k] ('['); and the index after it."""
+    a = _Attrs()
+    k += 1
+    while tokens[k][0] != "]":
+        name = tokens[k][0]
+        if tokens[k + 1][0] == "=":
+            value, start, end = tokens[k + 2]
+            a.values[name], a.spans[name] = value, (start, end)
+            k += 3
+        else:
+            k += 1
+        if tokens[k][0] in (",", ";"):
+            k += 1
+    a.end = tokens[k][1]
+    return a, k + 1
+
+
+@dataclass
+class _Layout:
+    """What the positioned DOT holds: node boxes, visible edges, clusters, graph box."""
+
+    nodes: list[Box] = field(default_factory=list)
+    round: list[bool] = field(default_factory=list)  # an ellipse or a circle
+    edges: list[_Attrs] = field(default_factory=list)
+    clusters: list[Box] = field(default_factory=list)
+    titles: list[Box] = field(default_factory=list)  # graph and cluster labels
+    graph: _Attrs | None = None
+
+
+def _read(text: str) -> _Layout:
+    lay = _Layout()
+    tokens = _tokens(text)
+    stack: list[str] = []
+    k = 0
+    while k < len(tokens):
+        tok = tokens[k][0]
+        if tok == "subgraph":
+            stack.append(tokens[k + 1][0])
+            k += 3
+        elif tok == "{":
+            stack.append("")
+            k += 1
+        elif tok == "}":
+            stack and stack.pop()
+            k += 1
+        elif tok in ("graph", "node", "edge") and tokens[k + 1][0] == "[":
+            a, k = _attrs(tokens, k + 1)
+            if tok == "graph":
+                _graph(lay, a, stack)
+        elif k + 1 < len(tokens) and tokens[k + 1][0] in ("[", "->", "--", ":"):
+            j = k + 1
+            while tokens[j][0] not in ("[", ";", "}"):
+                j += 1
+            edge = any(t[0] in ("->", "--") for t in tokens[k:j])
+            if tokens[j][0] != "[":
+                k = j
+                continue
+            a, k = _attrs(tokens, j)
+            if "invis" in a.values.get("style", ""):
+                continue
+            if edge and "pos" in a.values:
+                lay.edges.append(a)
+            elif not edge and "pos" in a.values and "width" in a.values:
+                x, y = map(float, a.values["pos"].split(",")[:2])
+                w, h = float(a.values["width"]) * 36, float(a.values["height"]) * 36
+                lay.nodes.append((x - w, y - h, x + w, y + h))
+                lay.round.append(a.values.get("shape", "ellipse") in ("ellipse", "circle"))
+        else:
+            k += 1
+    return lay
+
+
+def _graph(lay: _Layout, a: _Attrs, stack: list[str]) -> None:
+    """A graph's or cluster's attributes: its box, and its title's box."""
+    if not stack or not stack[-1]:
+        lay.graph = lay.graph or a
+    elif stack[-1].startswith("cluster") and "bb" in a.values:
+        if "invis" not in a.values.get("style", ""):
+            lay.clusters.append(tuple(map(float, a.values["bb"].split(","))))  # type: ignore
+    if "lp" in a.values and "lwidth" in a.values and "invis" not in a.values.get("style", ""):
+        x, y = map(float, a.values["lp"].split(","))
+        w, h = float(a.values["lwidth"]) * 36, float(a.values["lheight"]) * 36
+        lay.titles.append((x - w, y - h, x + w, y + h))
+
+
+def _curve(pos: str) -> np.ndarray:
+    """The points of an edge's drawn line (its B-spline, sampled, and its arrowheads)."""
+    out: list[tuple[float, float]] = []
+    for spline in pos.split(";"):
+        ends, pts = {}, []
+        for item in spline.split():
+            if item[:2] in ("e,", "s,"):
+                ends[item[0]] = tuple(map(float, item[2:].split(",")))
+            else:
+                pts.append(tuple(map(float, item.split(","))))
+        if not pts:
+            continue
+        for k in range(0, len(pts) - 3, 3):
+            p = np.array(pts[k:k + 4])
+            t = np.linspace(0, 1, 16)[:, None]
+            out += list((1 - t) ** 3 * p[0] + 3 * (1 - t) ** 2 * t * p[1]
+                        + 3 * (1 - t) * t ** 2 * p[2] + t ** 3 * p[3])
+        for key, at in (("s", pts[0]), ("e", pts[-1])):
+            if key in ends:  # the arrowhead, from the spline's end to its tip
+                out += [np.add(np.multiply(at, 1 - f), np.multiply(ends[key], f))
+                        for f in np.linspace(0, 1, 6)]
+    return np.array(out if out else [(0.0, 0.0)], dtype=float)
+
+
+# -- placing ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Label:
+    edge: int  # index into the layout's edges
+    attr: str  # lp, tail_lp or head_lp
+    w: float
+    h: float
+    at: tuple[float, float]  # where the engine put its centre
+
+    def box(self, at: tuple[float, float]) -> Box:
+        return (at[0] - self.w / 2, at[1] - self.h / 2, at[0] + self.w / 2,
+                at[1] + self.h / 2)
+
+
+def _overlap(a: Box, b: Box, margin: float = 0.0) -> bool:
+    return (a[0] - margin < b[2] and b[0] - margin < a[2] and a[1] - margin < b[3]
+            and b[1] - margin < a[3])
+
+
+def _on_node(box: Box, node: Box, round_: bool, margin: float = 1.0) -> bool:
+    """Whether ``box`` touches a node drawn in ``node`` (its bounding box): a box, or an
+    ellipse (scaled to a unit circle, the box's nearest point to its centre inside it)."""
+    if not _overlap(box, node, margin):
+        return False
+    if not round_:
+        return True
+    cx, cy = (node[0] + node[2]) / 2, (node[1] + node[3]) / 2
+    rx, ry = (node[2] - node[0]) / 2 + margin, (node[3] - node[1]) / 2 + margin
+    nx = min(max(cx, box[0]), box[2]) - cx
+    ny = min(max(cy, box[1]), box[3]) - cy
+    return (nx / rx) ** 2 + (ny / ry) ** 2 < 1
+
+
+def _straddles(box: Box, frame: Box) -> bool:
+    x0, y0, x1, y1 = box
+    fx0, fy0, fx1, fy1 = frame
+    level, under = y1 > fy0 and y0 < fy1, x1 > fx0 and x0 < fx1
+    return (level and any(x0 - 1 < fx < x1 + 1 for fx in (fx0, fx1))) or (
+        under and any(y0 - 1 < fy < y1 + 1 for fy in (fy0, fy1)))
+
+
+class _Scene:
+    """What a label may not touch, and how badly a place for it sits."""
+
+    def __init__(self, lay: _Layout, curves: list[np.ndarray], pens: list[float]):
+        self.lay, self.curves, self.pens = lay, curves, pens
+        self.points = np.concatenate(curves)
+        self.half_pen = np.concatenate([np.full(len(c), p / 2) for c, p in zip(
+            curves, pens, strict=True)])
+        self.placed: list[Box] = []
+
+    def badness(self, lab: _Label, box: Box) -> float:
+        """What is wrong with ``box`` as the place of ``lab``, as the sum of ``COST``."""
+        x0, y0, x1, y1 = box
+        p, hp = self.points, self.half_pen + 0.5
+        on_line = np.any((p[:, 0] > x0 - hp) & (p[:, 0] < x1 + hp)
+                         & (p[:, 1] > y0 - hp) & (p[:, 1] < y1 + hp))
+        own = self.curves[lab.edge]
+        dx = np.maximum(np.maximum(x0 - own[:, 0], own[:, 0] - x1), 0)
+        dy = np.maximum(np.maximum(y0 - own[:, 1], own[:, 1] - y1), 0)
+        faults = {
+            "node": sum(_on_node(box, b, r) for b, r in zip(self.lay.nodes, self.lay.round,
+                                                            strict=True)),
+            "label": sum(_overlap(box, b, 1.0) for b in self.placed),
+            "line": bool(on_line),
+            "border": sum(_straddles(box, f) for f in self.lay.clusters),
+            "title": sum(_overlap(box, b, 1.0) for b in self.lay.titles),
+            "detached": float(np.hypot(dx, dy).min()) > NEAR + self.pens[lab.edge] / 2,
+        }
+        return sum(COST[k] * n for k, n in faults.items())
+
+    def candidates(self, lab: _Label) -> list[tuple[float, float]]:
+        """Places beside the label's own line, on either side, just clear of its pen,
+        nearest first to where the engine put it."""
+        c = self.curves[lab.edge]
+        if len(c) < 2:
+            return []
+        length = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(c, axis=0).T))])
+        pts = c[np.unique(np.searchsorted(length, np.arange(0.0, length[-1], 4.0)))]
+        out = []  # a point every 4 pt along the line
+        for k in range(1, len(pts) - 1):
+            tx, ty = pts[k + 1] - pts[k - 1]
+            norm = math.hypot(tx, ty)
+            if norm == 0:
+                continue
+            nx, ny = -ty / norm, tx / norm
+            reach = (lab.w * abs(nx) + lab.h * abs(ny)) / 2 + self.pens[lab.edge] / 2 + GAP
+            for side in (1, -1):
+                for off in (reach, reach + NEAR - GAP):  # (then a little farther out)
+                    out.append((pts[k][0] + side * nx * off, pts[k][1] + side * ny * off))
+        out.sort(key=lambda q: math.hypot(q[0] - lab.at[0], q[1] - lab.at[1]))
+        return out
+
+
+def labels(text: str) -> str:
+    """The positioned DOT ``text`` with every edge label that sits badly moved beside
+    its own edge, clear of nodes, lines, labels and cluster borders."""
+    lay = _read(text)
+    curves = [_curve(a.values["pos"]) for a in lay.edges]
+    pens = [float(a.values.get("penwidth", 1)) for a in lay.edges]
+    found: list[_Label] = []
+    for k, a in enumerate(lay.edges):
+        for name, where in _POSITION.items():
+            size = _SIZE.search(a.values.get(name, ""))
+            if size and where in a.values:
+                x, y = map(float, a.values[where].split(","))
+                found.append(_Label(k, where, float(size.group(1)), float(size.group(2)),
+                                    (x, y)))
+    if not found or lay.graph is None:
+        return text
+    scene = _Scene(lay, curves, pens)
+    moved: dict[int, tuple[float, float]] = {}
+    bad = []
+    for i, lab in enumerate(found):  # where the engine put them, first come first kept
+        if scene.badness(lab, lab.box(lab.at)) == 0:
+            scene.placed.append(lab.box(lab.at))
+        else:
+            bad.append(i)
+    for i in bad:
+        lab = found[i]
+        best, least = lab.at, scene.badness(lab, lab.box(lab.at))
+        for at in scene.candidates(lab):
+            score = scene.badness(lab, lab.box(at))
+            if score < least:
+                best, least = at, score
+                if score == 0:
+                    break
+        moved[i] = best
+        scene.placed.append(lab.box(best))
+    return _rewrite(text, lay, found, moved)
+
+
+def _rewrite(text: str, lay: _Layout, found: list[_Label],
+             moved: dict[int, tuple[float, float]]) -> str:
+    edits = []
+    for i, at in moved.items():
+        lab = found[i]
+        start, end = lay.edges[lab.edge].spans[lab.attr]
+        edits.append((start, end, f"{at[0]:.2f},{at[1]:.2f}"))
+    graph = lay.graph
+    if graph is not None and "bb" in graph.spans:  # grown to hold the moved labels
+        old = tuple(map(float, graph.values["bb"].split(",")))
+        x0, y0, x1, y1 = old
+        for i, at in moved.items():
+            b = found[i].box(at)
+            x0, y0, x1, y1 = min(x0, b[0] - 4), min(y0, b[1] - 4), max(x1, b[2] + 4), max(
+                y1, b[3] + 4)
+        if (x0, y0, x1, y1) != old:
+            edits.append((*graph.spans["bb"], f"{x0:.2f},{y0:.2f},{x1:.2f},{y1:.2f}"))
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
