@@ -15,7 +15,9 @@ _FORMATS = ("svg", "png", "pdf", "dot", "json", "plain")
 
 class Picture(graphviz.Digraph):
     """The DOT of one view. ``.source`` needs no engine; ``render`` and Jupyter display
-    use system Graphviz ``dot`` when on PATH, else the pip-installed graphviz-pure."""
+    use system Graphviz ``dot`` when on PATH, else the pip-installed graphviz-pure, in
+    two passes: lay out, then draw with the edge labels the layout put badly moved
+    beside their own lines (``place.labels``)."""
 
     def pipe(  # type: ignore[override]
         self, format: str | None = None, *args: Any, encoding: str | None = None,

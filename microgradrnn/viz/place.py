@@ -215,23 +215,23 @@ class _Label:
                 at[1] + self.h / 2)
 
 
-def _overlap(a: Box, b: Box, margin: float = 0.0) -> bool:
-    return (a[0] - margin < b[2] and b[0] - margin < a[2] and a[1] - margin < b[3]
-            and b[1] - margin < a[3])
+def _hits(box: Box, boxes: np.ndarray, margin: float = 1.0) -> np.ndarray:
+    """Which of ``boxes`` (n, 4) ``box`` overlaps, closer than ``margin``."""
+    x0, y0, x1, y1 = box
+    return ((x0 - margin < boxes[:, 2]) & (boxes[:, 0] - margin < x1)
+            & (y0 - margin < boxes[:, 3]) & (boxes[:, 1] - margin < y1))
 
 
-def _on_node(box: Box, node: Box, round_: bool, margin: float = 1.0) -> bool:
-    """Whether ``box`` touches a node drawn in ``node`` (its bounding box): a box, or an
-    ellipse (scaled to a unit circle, the box's nearest point to its centre inside it)."""
-    if not _overlap(box, node, margin):
-        return False
-    if not round_:
-        return True
-    cx, cy = (node[0] + node[2]) / 2, (node[1] + node[3]) / 2
-    rx, ry = (node[2] - node[0]) / 2 + margin, (node[3] - node[1]) / 2 + margin
-    nx = min(max(cx, box[0]), box[2]) - cx
-    ny = min(max(cy, box[1]), box[3]) - cy
-    return (nx / rx) ** 2 + (ny / ry) ** 2 < 1
+def _on_nodes(box: Box, nodes: np.ndarray, round_: np.ndarray, margin: float = 1.0) -> int:
+    """How many nodes ``box`` touches: ``nodes`` their bounding boxes (n, 4), each a box
+    or an ellipse (``round_``: scaled to a unit circle, the box's nearest point to its
+    centre lies inside it)."""
+    cx, cy = (nodes[:, 0] + nodes[:, 2]) / 2, (nodes[:, 1] + nodes[:, 3]) / 2
+    rx = (nodes[:, 2] - nodes[:, 0]) / 2 + margin
+    ry = (nodes[:, 3] - nodes[:, 1]) / 2 + margin
+    nx, ny = np.clip(cx, box[0], box[2]) - cx, np.clip(cy, box[1], box[3]) - cy
+    in_ellipse = (nx / rx) ** 2 + (ny / ry) ** 2 < 1
+    return int(np.count_nonzero(_hits(box, nodes, margin) & (~round_ | in_ellipse)))
 
 
 def _straddles(box: Box, frame: Box) -> bool:
@@ -250,7 +250,13 @@ class _Scene:
         self.points = np.concatenate(curves)
         self.half_pen = np.concatenate([np.full(len(c), p / 2) for c, p in zip(
             curves, pens, strict=True)])
-        self.placed: list[Box] = []
+        self.placed = np.zeros((0, 4))  # the labels placed so far
+        self.nodes = np.array(lay.nodes, dtype=float).reshape(-1, 4)
+        self.round = np.array(lay.round, dtype=bool)
+        self.titles = np.array(lay.titles, dtype=float).reshape(-1, 4)
+
+    def place(self, box: Box) -> None:
+        self.placed = np.vstack([self.placed, box])
 
     def badness(self, lab: _Label, box: Box) -> float:
         """What is wrong with ``box`` as the place of ``lab``, as the sum of ``COST``."""
@@ -262,12 +268,11 @@ class _Scene:
         dx = np.maximum(np.maximum(x0 - own[:, 0], own[:, 0] - x1), 0)
         dy = np.maximum(np.maximum(y0 - own[:, 1], own[:, 1] - y1), 0)
         faults = {
-            "node": sum(_on_node(box, b, r) for b, r in zip(self.lay.nodes, self.lay.round,
-                                                            strict=True)),
-            "label": sum(_overlap(box, b, 1.0) for b in self.placed),
+            "node": _on_nodes(box, self.nodes, self.round),
+            "label": int(np.count_nonzero(_hits(box, self.placed))),
             "line": bool(on_line),
             "border": sum(_straddles(box, f) for f in self.lay.clusters),
-            "title": sum(_overlap(box, b, 1.0) for b in self.lay.titles),
+            "title": int(np.count_nonzero(_hits(box, self.titles))),
             "detached": float(np.hypot(dx, dy).min()) > NEAR + self.pens[lab.edge] / 2,
         }
         return sum(COST[k] * n for k, n in faults.items())
@@ -316,7 +321,7 @@ def labels(text: str) -> str:
     bad = []
     for i, lab in enumerate(found):  # where the engine put them, first come first kept
         if scene.badness(lab, lab.box(lab.at)) == 0:
-            scene.placed.append(lab.box(lab.at))
+            scene.place(lab.box(lab.at))
         else:
             bad.append(i)
     for i in bad:
@@ -329,7 +334,7 @@ def labels(text: str) -> str:
                 if score == 0:
                     break
         moved[i] = best
-        scene.placed.append(lab.box(best))
+        scene.place(lab.box(best))
     return _rewrite(text, lay, found, moved)
 
 
