@@ -27,7 +27,7 @@ from .engine import (
     toposort,
 )
 from .gradcheck import GradcheckError, gradcheck
-from .ops import concatenate, linear, maximum, minimum, stack, unbind, where
+from .ops import concatenate, linear, linear_each, maximum, minimum, stack, unbind, where
 from .scalar import Value
 
 __version__ = "0.1.0"
@@ -45,6 +45,7 @@ def __getattr__(name: str):
 __all__ = [
     "AnomalyError", "Flow", "GradcheckError", "Outer", "Scatter", "Tensor", "Value", "concatenate",
     "current_tags", "detect_anomaly", "from_op", "functional", "gradcheck",
-    "gradient_flow", "is_grad_enabled", "linear", "maximum", "minimum", "nn", "no_grad",
+    "gradient_flow", "is_grad_enabled", "linear", "linear_each", "maximum", "minimum", "nn",
+    "no_grad",
     "ops", "optim", "stack", "tags", "toposort", "unbind", "where",
 ]

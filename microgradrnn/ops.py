@@ -275,14 +275,16 @@ def _linear_rule(x: Tensor, weight: Tensor, bias: Tensor | None, X2: np.ndarray)
     return backward
 
 
-def linear_each(xs: Sequence[Tensor], weight: Tensor,
-                bias: Tensor | None = None) -> list[Tensor]:
+def linear_each(xs: Sequence[Tensor], weight: Tensor, bias: Tensor | None = None, *,
+                steps: Sequence[int] | None = None) -> list[Tensor]:
     """``[linear(x, weight, bias) for x in xs]`` computed in one matrix product.
 
     xs: T tensors of one shape (B, in) -> T tensors (B, out). Each result is recorded as
     ``linear`` records it (op "linear", parents (x, weight[, bias]), the same rule), so
     the graph is the one the loop would build; only the forward arithmetic is shared:
     the sequence layers make the input projections x_t W_ih^T + b_ih of all steps so.
+    steps: each x's time step, tagged on its result as if it was made inside
+    ``tags(t=step)`` (a cell's unroll: ``steps=range(1, T + 1)``).
     """
     if not xs:
         return []
@@ -299,8 +301,14 @@ def linear_each(xs: Sequence[Tensor], weight: Tensor,
     parents: tuple[Tensor, ...] = (weight,) if bias is None else (weight, bias)
     if bias is not None:
         out += bias._data
-    return [from_op(out[t], (x, *parents), _linear_rule(x, weight, bias, x._data), "linear")
+    made = [from_op(out[t], (x, *parents), _linear_rule(x, weight, bias, x._data), "linear")
             for t, x in enumerate(xs)]
+    if steps is not None:
+        if len(steps) != len(made):
+            raise ValueError(f"linear_each: {len(steps)} steps for {len(made)} inputs")
+        for node, t in zip(made, steps, strict=True):
+            node.tags = {**node.tags, "t": t}
+    return made
 
 
 def _unary(op: str, fn: Callable, d: Callable) -> Callable:

@@ -4,7 +4,17 @@ the cell contract alone; the tags contract; a very deep unroll; errors and dropo
 import numpy as np
 import pytest
 
-from microgradrnn import Tensor, concatenate, gradcheck, nn, no_grad, stack, tags
+from microgradrnn import (
+    Tensor,
+    concatenate,
+    gradcheck,
+    linear,
+    linear_each,
+    nn,
+    no_grad,
+    stack,
+    tags,
+)
 from microgradrnn.engine import toposort
 
 
@@ -296,18 +306,18 @@ class _Elman(nn.Module):
         return Tensor(np.zeros((batch_size, self.hidden_size)))
 
     def __call__(self, x, h):
-        h = (x @ self.W.T + h @ self.U.T).tanh()
+        h = (linear(x, self.W) + linear(h, self.U)).tanh()
         return h, h
 
     def unroll(self, inputs, h, reverse=False):
         self.unrolls += 1
         if not self.fast:
             return NotImplemented
-        xw = stack(inputs) @ self.W.T
+        xw = linear_each(inputs, self.W, steps=range(1, len(inputs) + 1))
         hs = [None] * len(inputs)
         for t in (range(len(inputs), 0, -1) if reverse else range(1, len(inputs) + 1)):
             with tags(t=t):
-                h = (xw[t - 1] + h @ self.U.T).tanh()
+                h = (xw[t - 1] + linear(h, self.U)).tanh()
             nn.cells.stamp_roles(self, h, h)
             hs[t - 1] = h
         with tags(role="output"):
@@ -326,10 +336,12 @@ def test_a_custom_cell_with_unroll_runs_it_with_the_plain_loops_numbers_and_tags
         assert all(c.unrolls == 1 for c in layer.cells)  # asked once per layer, direction
         hs = {(n.tags["t"], n.tags["layer"], n.tags["direction"])
               for n in toposort(out) if n.tags.get("role") == "h"}
-        results[fast] = out.data, h_n.data, xt.grad, layer.W_l1_reverse.grad, hs
+        results[fast] = out.data, h_n.data, xt.grad, layer.W_l1_reverse.grad, hs, \
+            _drawn(out)[1]
     for a, b in zip(results[True][:4], results[False][:4], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     assert results[True][4] == results[False][4]
+    assert results[True][5] == results[False][5]  # the same graph, node for node
     assert len(results[True][4]) == 4 * 2 * 2  # h_1..h_4 per layer and direction
 
 
@@ -430,3 +442,15 @@ def test_the_unroll_builds_the_plain_loops_graph_node_for_node(kind, fused):
         step = [op for op, tags_, _ in fast if tags_.get("t") == 3 and tags_.get("layer") == 1
                 and tags_.get("direction") == "fwd" and op != "getitem"]
         assert step == per_step
+
+
+def test_linear_each_tags_each_step_and_names_a_count_that_does_not_match():
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+    xs = [Tensor(np.full((1, 3), t)) for t in range(3)]
+    with tags(layer=1):
+        made = linear_each(xs, w, steps=[1, 2, 3])
+    assert [n.tags for n in made] == [{"layer": 1, "t": t} for t in (1, 2, 3)]
+    for x, n in zip(xs, made, strict=True):
+        np.testing.assert_array_equal(n.data, linear(x, w).data)
+    with pytest.raises(ValueError, match="linear_each: 2 steps for 3 inputs"):
+        linear_each(xs, w, steps=[1, 2])
