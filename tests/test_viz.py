@@ -55,14 +55,6 @@ def test_cells_lstm_has_cell_state_class():
     assert "constraint" not in src
 
 
-def _edge_numbers(cells, fl):
-    out = {}
-    for e in cells.edges:
-        s, d = cells.slots[e.src], cells.slots[e.dst]
-        out[(s.role, s.t, s.layer, d.role, d.t, d.layer)] = norm(e.flow)
-    return out
-
-
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "custom"])
 def test_contracted_flows_sum_to_node_grads(cell):
     L, _ = unroll(cell, layers=2, steps=3)

@@ -257,8 +257,3 @@ def test_dpi_scales_the_png(tmp_path):
         pic.render(tmp_path / "c.png", dpi=0)
 
 
-def test_edge_number_keeps_the_sign_of_a_scalar_gradient():
-    from microgradrnn.viz import dot
-
-    assert dot.edge_number(-4.0) == "-4" and dot.edge_number(np.array([-0.25])) == "-0.25"
-    assert dot.edge_number(np.array([3.0, -4.0])) == "5" and dot.edge_number(None) == ""

@@ -13,8 +13,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
-
 _SUB = str.maketrans("0123456789+-()", "₀₁₂₃₄₅₆₇₈₉₊₋₍₎")
 _SUP = str.maketrans("0123456789+-()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾")
 # C0/C1 controls and lone surrogates cannot appear in a label; keep tab as a space
@@ -78,18 +76,6 @@ def num(x: float | None) -> str:
     if 1e-3 <= a < 1e3:
         return f"{x:.2g}" if a < 100 else f"{x:.0f}"
     return f"{x:.1e}"
-
-
-def edge_number(g: Any) -> str:
-    """The number an edge shows for the gradient g that flowed along it: g itself, sign
-    kept, when it is one number (b with grad −4 reads −4, not 4); else its 2-norm; ""
-    for none."""
-    if g is None:
-        return ""
-    a = np.asarray(g, dtype=np.float64)
-    if a.size == 1:
-        return num(float(a.reshape(())))
-    return num(float(np.sqrt(np.sum(np.square(a)))))
 
 
 def scalar(x: float | None) -> str:

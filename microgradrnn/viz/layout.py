@@ -124,11 +124,6 @@ def invisible_edge(a: str, b: str) -> str:
     return f"{a} -> {b} [style=invis]"
 
 
-def invisible_chain(ids: list[str]) -> list[str]:
-    """Invisible edges ids[0] -> ids[1] -> ...: they rank the nodes one above another."""
-    return [invisible_edge(p, q) for p, q in zip(ids, ids[1:], strict=False)]
-
-
 def column_order(anchors: list[str]) -> list[str]:
     """Decides the columns' order, left to right in time: an invisible root with
     ordering=out whose edges to each column's anchor dot keeps in that order."""
@@ -185,11 +180,6 @@ class Drawn:
         if self.single:
             return self.flows[0]
         return max((x for x in self.flows if x), default=None)
-
-
-def largest_flow(edges: Iterable[Drawn]) -> float:
-    """The largest flow drawn: the pen widths are set against it."""
-    return max((f for d in edges for f in d.flows if f), default=0.0)
 
 
 def edge_line(d: Drawn, width: float, arrows: str, col_of: Mapping[str, int | None],

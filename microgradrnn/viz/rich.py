@@ -100,11 +100,6 @@ def segments(text: str) -> list[str | _Name]:
     return out
 
 
-def has_scripts(text: str) -> bool:
-    """Whether ``text`` holds a name with sub/superscripts (or the head's names)."""
-    return any(isinstance(s, _Name) for s in segments(text))
-
-
 def _font(text: str, size: float, bold: bool, color: str | None) -> str:
     if not text:
         return ""

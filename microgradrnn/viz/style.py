@@ -75,16 +75,6 @@ MIN_PEN, MAX_PEN = 0.7, 6.5
 DECADES = 6.0  # flows more than this many decades below the largest get the thinnest pen
 
 
-def pen_width(norm: float | None, largest: float) -> float:
-    """Pen width log-scaled on a flow's norm: the largest flow gets MAX_PEN, flows
-    DECADES decades smaller (or zero) get MIN_PEN."""
-    if not norm or not largest or not math.isfinite(norm) or not math.isfinite(largest):
-        return MIN_PEN
-    frac = 1.0 + (math.log10(norm) - math.log10(largest)) / DECADES
-    frac = min(1.0, max(0.0, frac))
-    return round(MIN_PEN + (MAX_PEN - MIN_PEN) * frac, 2)
-
-
 class PenScale:
     """Pen widths log-scaled over the flows one picture actually draws: its smallest
     flow gets MIN_PEN, its largest MAX_PEN (at most DECADES decades are spread; flows
