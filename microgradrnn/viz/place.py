@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import dotread
+from .dotread import Attrs
+
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 # which attribute holds the position of which label
 _POSITION = {"label": "lp", "taillabel": "tail_lp", "headlabel": "head_lp"}
 _SIZE = re.compile(r'width="([\d.]+)" height="([\d.]+)"')
-_WORD = re.compile(r"-?[\w.]+")
 GAP = 2.5  # points between a label and the line it labels
 NEAR = 9.0  # a label farther than this from its own line (beyond the pen) is detached
 # what each fault costs a place for a label: the cheapest place wins, 0 is a good one
@@ -41,138 +43,45 @@ COST = {"node": 10, "label": 10, "line": 6, "border": 5, "title": 4, "detached":
 
 
 @dataclass
-class _Attrs:
-    """One attribute list: each value with its span in the text, and where it closes."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
-    end: int = 0  # the index of its closing ']'
-
-
-def _tokens(text: str) -> list[tuple[str, int, int]]:
-    """DOT's tokens as (text, start, end): words, quoted strings (unquoted), HTML
-    strings (with their brackets), and punctuation; comments and space skipped."""
-    out, i, n = [], 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif text.startswith(("//", "#"), i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif text.startswith("/*", i):
-            i = text.index("*/", i) + 2
-        elif ch == '"':
-            j = i + 1
-            while text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append((text[i + 1:j].replace("\\\n", ""), i + 1, j))  # (a continued line)
-            i = j + 1
-        elif ch == "<":
-            depth, j = 0, i
-            while True:
-                depth += {"<": 1, ">": -1}.get(text[j], 0)
-                j += 1
-                if depth == 0:
-                    break
-            out.append((text[i:j], i, j))
-            i = j
-        elif text.startswith(("->", "--"), i):
-            out.append((text[i:i + 2], i, i + 2))
-            i += 2
-        elif (m := _WORD.match(text, i)) and m.end() > i:
-            out.append((m.group(), i, m.end()))
-            i = m.end()
-        else:
-            out.append((ch, i, i + 1))
-            i += 1
-    return out
-
-
-def _attrs(tokens: list[tuple[str, int, int]], k: int) -> tuple[_Attrs, int]:
-    """The attribute list opening at tokens[k] ('['); and the index after it."""
-    a = _Attrs()
-    k += 1
-    while tokens[k][0] != "]":
-        name = tokens[k][0]
-        if tokens[k + 1][0] == "=":
-            value, start, end = tokens[k + 2]
-            a.values[name], a.spans[name] = value, (start, end)
-            k += 3
-        else:
-            k += 1
-        if tokens[k][0] in (",", ";"):
-            k += 1
-    a.end = tokens[k][1]
-    return a, k + 1
-
-
-@dataclass
 class _Layout:
     """What the positioned DOT holds: node boxes, visible edges, clusters, graph box."""
 
     nodes: list[Box] = field(default_factory=list)
     round: list[bool] = field(default_factory=list)  # an ellipse or a circle
-    edges: list[_Attrs] = field(default_factory=list)
+    edges: list[Attrs] = field(default_factory=list)
     clusters: list[Box] = field(default_factory=list)
     titles: list[Box] = field(default_factory=list)  # graph and cluster labels
-    graph: _Attrs | None = None
+    graph: Attrs | None = None  # the root graph's attributes (its bb)
 
 
 def _read(text: str) -> _Layout:
     lay = _Layout()
-    tokens = _tokens(text)
-    stack: list[str] = []
-    k = 0
-    while k < len(tokens):
-        tok = tokens[k][0]
-        if tok == "subgraph":
-            stack.append(tokens[k + 1][0])
-            k += 3
-        elif tok == "{":
-            stack.append("")
-            k += 1
-        elif tok == "}":
-            stack and stack.pop()
-            k += 1
-        elif tok in ("graph", "node", "edge") and tokens[k + 1][0] == "[":
-            a, k = _attrs(tokens, k + 1)
-            if tok == "graph":
-                _graph(lay, a, stack)
-        elif k + 1 < len(tokens) and tokens[k + 1][0] in ("[", "->", "--", ":"):
-            j = k + 1
-            while tokens[j][0] not in ("[", ";", "}"):
-                j += 1
-            edge = any(t[0] in ("->", "--") for t in tokens[k:j])
-            if tokens[j][0] != "[":
-                k = j
-                continue
-            a, k = _attrs(tokens, j)
-            if "invis" in a.values.get("style", ""):
-                continue
-            if edge and "pos" in a.values:
-                lay.edges.append(a)
-            elif not edge and "pos" in a.values and "width" in a.values:
-                x, y = map(float, a.values["pos"].split(",")[:2])
-                w, h = float(a.values["width"]) * 36, float(a.values["height"]) * 36
-                lay.nodes.append((x - w, y - h, x + w, y + h))
-                lay.round.append(a.values.get("shape", "ellipse") in ("ellipse", "circle"))
-        else:
-            k += 1
+    graphs: dict[tuple[str, ...], dict[str, str]] = {}  # each (sub)graph's own attributes
+    for st in dotread.statements(text):
+        a = st.attrs
+        if st.kind == "graph":
+            graphs.setdefault(st.within, {}).update(a.values)
+            if not st.within and "bb" in a:
+                lay.graph = a
+        elif "invis" in a.get("style", ""):
+            continue
+        elif st.kind == "edge" and "pos" in a:
+            lay.edges.append(a)
+        elif st.kind == "node" and "pos" in a and "width" in a:
+            x, y = map(float, a.values["pos"].split(",")[:2])
+            w, h = float(a.values["width"]) * 36, float(a.values["height"]) * 36
+            lay.nodes.append((x - w, y - h, x + w, y + h))
+            lay.round.append(a.get("shape", "ellipse") in ("ellipse", "circle"))
+    for within, g in graphs.items():
+        if "invis" in g.get("style", ""):
+            continue
+        if within and within[-1].startswith("cluster") and "bb" in g:
+            lay.clusters.append(tuple(map(float, g["bb"].split(","))))  # type: ignore[arg-type]
+        if "lp" in g and "lwidth" in g and "label" in g:
+            x, y = map(float, g["lp"].split(","))
+            w, h = float(g["lwidth"]) * 36, float(g["lheight"]) * 36
+            lay.titles.append((x - w, y - h, x + w, y + h))
     return lay
-
-
-def _graph(lay: _Layout, a: _Attrs, stack: list[str]) -> None:
-    """A graph's or cluster's attributes: its box, and its title's box."""
-    if not stack or not stack[-1]:
-        lay.graph = lay.graph or a
-    elif stack[-1].startswith("cluster") and "bb" in a.values:
-        if "invis" not in a.values.get("style", ""):
-            lay.clusters.append(tuple(map(float, a.values["bb"].split(","))))  # type: ignore
-    if "lp" in a.values and "lwidth" in a.values and "invis" not in a.values.get("style", ""):
-        x, y = map(float, a.values["lp"].split(","))
-        w, h = float(a.values["lwidth"]) * 36, float(a.values["lheight"]) * 36
-        lay.titles.append((x - w, y - h, x + w, y + h))
 
 
 def _curve(pos: str) -> np.ndarray:

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from . import dotread
 from .picture import Picture
 
 __all__ = ["Drawing", "drawing", "mark_svg", "svg_runs"]
@@ -47,81 +48,21 @@ class Drawing:
 def drawing(picture: Picture) -> Drawing:
     """Read the labels and visible edges back from a picture's DOT statements."""
     out = Drawing()
-    depth = 0
-    for raw in picture.body:
-        line = raw.strip()
-        if line.startswith("subgraph"):
-            depth += 1
-            continue
-        if line == "}":
-            depth -= 1
-            continue
-        if depth == 0 and line.startswith("label=<"):
-            out.runs[GRAPH] = _runs(_value(line, len("label="))[0])
-            continue
-        m = _EDGE.match(line) or _NODE.match(line)
-        if not m or m.group(1) in ("node", "edge", "graph"):
-            continue
-        a = _attrs(line, m.end() - 1)
-        if m.re is _NODE:
-            if "label" in a:
-                out.runs[m.group(1)] = _runs(a["label"])
-            continue
-        if a.get("style") == "invis":
-            continue
-        tail, head = m.group(1), m.group(2)
-        title = (tail + (":" + a["tailport"] if "tailport" in a else "") + "->" + head
-                 + (":" + a["headport"] if "headport" in a else ""))
-        out.edges.append(Edge(tail, head, title, a.get("color", ""),
-                              float(a.get("penwidth", 1.0))))
-        for key in ("label", "headlabel", "taillabel"):
-            if key in a:
-                out.runs[title] = _runs(a[key])
-    return out
-
-
-_NODE = re.compile(r"(\w+) \[")
-_EDGE = re.compile(r"(\w+) -> (\w+) \[")
-_WORD = re.compile(r"\w+")
-_BARE = re.compile(r'[^,\]\s]+')
-
-
-def _value(text: str, i: int) -> tuple[str, int]:
-    """The attribute value starting at text[i] and the index after it: an HTML label
-    ``<...>`` (kept with its brackets), a quoted string (unquoted) or a bare word."""
-    if text[i] == "<":
-        depth = 0
-        for j in range(i, len(text)):
-            depth += {"<": 1, ">": -1}.get(text[j], 0)
-            if depth == 0:
-                return text[i:j + 1], j + 1
-        raise ValueError(f"relabel: unbalanced HTML label in {text[:60]!r}")
-    if text[i] == '"':
-        j = i + 1
-        while text[j] != '"':
-            j += 2 if text[j] == "\\" else 1
-        return text[i + 1:j].replace('\\"', '"'), j + 1
-    m = _BARE.match(text, i)
-    return (m.group(0), m.end()) if m else ("", i)
-
-
-def _attrs(text: str, i: int) -> dict[str, str]:
-    """Every ``[k=v, ...]`` list from text[i] on, merged."""
-    out: dict[str, str] = {}
-    while i < len(text):
-        if text[i] != "[":
-            i += 1
-            continue
-        i += 1
-        while i < len(text) and text[i] != "]":
-            if text[i] in ", ":
-                i += 1
-                continue
-            key = _WORD.match(text, i)
-            if key is None or text[key.end()] != "=":
-                raise ValueError(f"relabel: cannot read the attributes of {text[:60]!r}")
-            out[key.group(0)], i = _value(text, key.end() + 1)
-        i += 1
+    for st in dotread.statements(picture.source):
+        a = st.attrs
+        if st.kind == "graph" and not st.within and "label" in a:
+            out.runs[GRAPH] = _runs(a.values["label"])
+        elif st.kind == "node" and "label" in a:
+            out.runs[st.ids[0]] = _runs(a.values["label"])
+        elif st.kind == "edge" and a.get("style") != "invis":
+            tail, head = st.ids
+            title = (tail + (":" + a.values["tailport"] if "tailport" in a else "") + "->"
+                     + head + (":" + a.values["headport"] if "headport" in a else ""))
+            out.edges.append(Edge(tail, head, title, a.get("color", ""),
+                                  float(a.get("penwidth", "1.0"))))
+            for key in ("label", "headlabel", "taillabel"):
+                if key in a:
+                    out.runs[title] = _runs(a.values[key])
     return out
 
 
