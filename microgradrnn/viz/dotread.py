@@ -17,38 +17,38 @@ from dataclasses import dataclass, field
 _WORD = re.compile(r"-?[\w.\x80-\U0010ffff]+")  # DOT's IDs: any non-ASCII character too
 
 
+_SKIP = re.compile(r"(?:\s+|//[^\n]*|#[^\n]*|/\*.*?\*/)+", re.S)  # space, comments
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.S)
+_ANGLE = re.compile(r"[<>]")
+
+
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """DOT's tokens as (text, start, end): words, quoted strings (unquoted, their span
     the inside of the quotes), HTML strings (with their brackets), ``->`` and single
     punctuation; space and comments skipped."""
     out, i, n = [], 0, len(text)
     while i < n:
+        if m := _SKIP.match(text, i):
+            i = m.end()
+            continue
         ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif text.startswith(("//", "#"), i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif text.startswith("/*", i):
-            i = text.index("*/", i) + 2
-        elif ch == '"':
-            j = i + 1
-            while text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            value = text[i + 1:j].replace("\\\n", "").replace('\\"', '"')
-            out.append((value, i + 1, j))
-            i = j + 1
+        if ch == '"':
+            m = _QUOTED.match(text, i)
+            if m is None:
+                raise ValueError(f"DOT: unterminated string at {text[i:i + 60]!r}")
+            value = m.group(1).replace("\\\n", "").replace('\\"', '"')
+            out.append((value, i + 1, m.end() - 1))
+            i = m.end()
         elif ch == "<":
-            depth, j = 0, i
-            while True:
-                if j == n:
-                    raise ValueError(f"DOT: unbalanced HTML label at {text[i:i + 60]!r}")
-                depth += {"<": 1, ">": -1}.get(text[j], 0)
-                j += 1
+            depth = 0
+            for m in _ANGLE.finditer(text, i):
+                depth += 1 if m.group() == "<" else -1
                 if depth == 0:
                     break
-            out.append((text[i:j], i, j))
-            i = j
+            if depth:
+                raise ValueError(f"DOT: unbalanced HTML label at {text[i:i + 60]!r}")
+            out.append((text[i:m.end()], i, m.end()))
+            i = m.end()
         elif text.startswith(("->", "--"), i):
             out.append((text[i:i + 2], i, i + 2))
             i += 2

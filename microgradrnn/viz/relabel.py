@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 from . import dotread
 from .picture import Picture
@@ -66,23 +65,15 @@ def drawing(picture: Picture) -> Drawing:
     return out
 
 
-class _Runs(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.runs: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.runs.append(data)
+_TAG = re.compile(r"<[^>]*>")  # inside an HTML-like label, '<' and '>' are only tags'
 
 
 def _runs(label: str) -> list[str]:
-    """The text runs of an HTML-like label ``<...>`` (or of plain text)."""
+    """The text runs of an HTML-like label ``<...>`` (or of plain text): the text
+    between its tags, entities resolved."""
     if not label.startswith("<"):
         return [label] if label else []
-    parser = _Runs()
-    parser.feed(label[1:-1])
-    parser.close()
-    return parser.runs
+    return [html.unescape(t) for t in _TAG.split(label[1:-1]) if t]
 
 
 _GROUP = re.compile(
