@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -276,7 +276,7 @@ def _linear_rule(x: Tensor, weight: Tensor, bias: Tensor | None, X2: np.ndarray)
 
 
 def linear_each(xs: Sequence[Tensor], weight: Tensor, bias: Tensor | None = None, *,
-                steps: Sequence[int] | None = None) -> list[Tensor]:
+                steps: Iterable[int] | None = None) -> list[Tensor]:
     """``[linear(x, weight, bias) for x in xs]`` computed in one matrix product.
 
     xs: T tensors of one shape (B, in) -> T tensors (B, out). Each result is recorded as
@@ -304,6 +304,7 @@ def linear_each(xs: Sequence[Tensor], weight: Tensor, bias: Tensor | None = None
     made = [from_op(out[t], (x, *parents), _linear_rule(x, weight, bias, x._data), "linear")
             for t, x in enumerate(xs)]
     if steps is not None:
+        steps = list(steps)
         if len(steps) != len(made):
             raise ValueError(f"linear_each: {len(steps)} steps for {len(made)} inputs")
         for node, t in zip(made, steps, strict=True):

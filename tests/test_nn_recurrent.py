@@ -453,4 +453,4 @@ def test_linear_each_tags_each_step_and_names_a_count_that_does_not_match():
     for x, n in zip(xs, made, strict=True):
         np.testing.assert_array_equal(n.data, linear(x, w).data)
     with pytest.raises(ValueError, match="linear_each: 2 steps for 3 inputs"):
-        linear_each(xs, w, steps=[1, 2])
+        linear_each(xs, w, steps=(t for t in (1, 2)))
