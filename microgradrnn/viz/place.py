@@ -144,6 +144,7 @@ def _on_nodes(box: Box, nodes: np.ndarray, round_: np.ndarray, margin: float = 1
 
 
 def _straddles(box: Box, frame: Box) -> bool:
+    """Whether ``box`` lies across one of the four sides of the rectangle ``frame``."""
     x0, y0, x1, y1 = box
     fx0, fy0, fx1, fy1 = frame
     level, under = y1 > fy0 and y0 < fy1, x1 > fx0 and x0 < fx1
@@ -192,9 +193,10 @@ class _Scene:
         c = self.curves[lab.edge]
         if len(c) < 2:
             return []
+        # a point every 4 pt along the line
         length = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(c, axis=0).T))])
         pts = c[np.unique(np.searchsorted(length, np.arange(0.0, length[-1], 4.0)))]
-        out = []  # a point every 4 pt along the line
+        out = []
         for k in range(1, len(pts) - 1):
             tx, ty = pts[k + 1] - pts[k - 1]
             norm = math.hypot(tx, ty)
