@@ -72,3 +72,31 @@ def test_a_picture_is_drawn_where_its_layout_put_it():
     laid = engines.run(source, "dot").decode()
     svg = engines.run(place.labels(laid), "svg", positioned=True).decode()
     assert svg.count("<g id=\"node") == 3 and svg.count("<g id=\"edge") == 3
+
+
+BOWED = '''digraph {
+	graph [bb="0,0,254,80"];
+	a	[height=0.5, pos="27,18", shape=box, width=0.75];
+	b	[height=0.5, pos="127,58", shape=box, width=0.75];
+	c	[height=0.5, pos="227,18", shape=box, width=0.75];
+	a%s -> c%s	[pos="e,199,18 54,18 100,90 150,90 188,18", penwidth=2];
+}
+'''
+
+
+def test_an_edge_cut_through_a_node_is_drawn_straight_when_that_clears_it():
+    # dot bowed a -> c through b; straight from a's side to c's, with its arrowhead
+    moved = place.reroute(BOWED % ("", ""))
+    pos = re.search(r'pos="(e,[^"]+)"', moved).group(1).split()
+    assert pos[0] == "e,200.00,18.00"  # the tip on c's side (c: 200..254)
+    ys = {float(p.split(",")[1]) for p in pos[1:]}
+    assert ys == {18.0}  # a straight line at the height of both centres
+    assert float(pos[1].split(",")[0]) == 54.0 and float(pos[-1].split(",")[0]) == 189.0
+    assert moved.replace(re.search(r'pos="e,[^"]+"', moved).group(0), "") == \
+        (BOWED % ("", "")).replace('pos="e,199,18 54,18 100,90 150,90 188,18"', "")
+
+
+def test_an_edge_with_ports_or_clear_of_nodes_keeps_its_route():
+    assert place.reroute(BOWED % (":e", ":w")) == BOWED % (":e", ":w")
+    clear = (BOWED % ("", "")).replace('pos="127,58"', 'pos="127,158"')
+    assert place.reroute(clear) == clear
