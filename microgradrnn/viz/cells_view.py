@@ -121,6 +121,16 @@ def draw_cells(
     return _build(cells, fl, arrows, fold, keep, fold_above, window, title, whose)
 
 
+def draw_contracted(cells: Cells, fl: Any, whose: str, *, arrows: str = "forward",
+                    fold: bool | None = None, title: str | None = None) -> Picture:
+    """The cells view of a contraction already made (``graph.contract(graph, fl)``),
+    as ``draw_cells`` draws it; the heading says the gradients are those of ``whose``
+    (HTML-escaped text: "the root L", "L₃ only"). The explorer draws each root's picture
+    from the contraction it reads that root's numbers from."""
+    layout.check_arrows(arrows, "draw_cells")
+    return _build(cells, fl, arrows, fold, 3, 12, None, title, whose)
+
+
 def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,
            fold_above: int, window: tuple[int, int] | None, title: str | None,
            whose: str) -> Picture:

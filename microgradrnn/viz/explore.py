@@ -27,7 +27,7 @@ import numpy as np
 
 from ..engine import Tensor, gradient_flow, toposort
 from . import dot, style
-from .cells_view import draw_cells
+from .cells_view import draw_contracted
 from .graph import (
     as_int,
     check_root,
@@ -47,7 +47,6 @@ from .shares import additive_shares, printed_sum
 __all__ = ["Explorer", "explore"]
 
 SIZE_BOUND = 2_000_000  # bytes: a 2-layer LSTM with T = 20 stays below (tested)
-_FLOW_PASSED = "gradients of the flow passed in (flow=)"  # what draw_cells says of flow=
 
 
 def explore(loss: Tensor, *, title: str | None = None) -> Explorer:
@@ -74,16 +73,15 @@ def explore(loss: Tensor, *, title: str | None = None) -> Explorer:
                 f"explore: the backward pass of {root_name} needs the graph, but its saved "
                 f"arrays were freed; call explore before backward, or use backward("
                 f"retain_graph=True) ({e})") from None
-    pictures = []
-    for k, fl in enumerate(flows):
-        pic = draw_cells(loss, flow=fl, fold=False, arrows="gradient", title=title)
-        whose = f"gradients of the root {name}" if k == 0 else f"gradients of {roots[k][0]} only"
-        pic.body[:] = [line.replace(_FLOW_PASSED, whose) for line in pic.body]
-        pictures.append(pic)
+    contracted = [contract(graph, fl) for fl in flows]
+    pictures = [draw_contracted(cells, fl, f"the root {dot.html(name, 24)}" if k == 0 else
+                                f"{roots[k][0]} only", arrows="gradient", fold=False,
+                                title=title)
+                for k, (cells, fl) in enumerate(zip(contracted, flows, strict=True))]
     drawings = [drawing(p) for p in pictures]
     svg = mark_svg(pictures[0].pipe("svg", encoding="utf-8"),
                    {e.title: f"e{j}" for j, e in enumerate(drawings[0].edges)})
-    data = _record(graph, roots, flows, steps, drawings)
+    data = _record(graph, roots, flows, contracted, steps, drawings)
     data["title"] = title or data["title"]
     return Explorer(svg, data)
 
@@ -152,11 +150,11 @@ def _text(markup: str) -> str:
 
 
 def _record(graph: Any, roots: list[tuple[str, Tensor]], flows: list[Any],
-            steps: list[int], drawings: list[Any]) -> dict:
+            contracted: list[Any], steps: list[int], drawings: list[Any]) -> dict:
     """The numbers the page shows, for every root, and what never changes (names, ops,
     tags, shapes, ||data||, which drawn edge shows which road)."""
     nodes = graph.nodes
-    cells = contract(graph, flows[0])
+    cells = contracted[0]
     layers = len({s.layer for s in cells.slots if s.layer is not None})
     heads = head_params(graph)
     keys = []
@@ -181,7 +179,7 @@ def _record(graph: Any, roots: list[tuple[str, Tensor]], flows: list[Any],
     roads = _Roads(cells, _first_slots(graph, cells.slot_of))
     per_root = []
     for k, ((name, root), fl) in enumerate(zip(roots, flows, strict=True)):
-        numbers = _root_numbers(roads, root, fl, params, steps)
+        numbers = _root_numbers(roads, root, fl, contracted[k], params, steps)
         numbers["name"] = name
         numbers["text"] = [_runs_for(drawings[k], key, ix) for key, ix in texts]
         numbers["pens"] = [e.pen for e in drawings[k].edges]
@@ -258,14 +256,13 @@ class _Roads:
                 self.members.setdefault(s, []).append(k)
 
 
-def _root_numbers(roads: _Roads, root: Tensor, fl: Any, params: list[int],
+def _root_numbers(roads: _Roads, root: Tensor, fl: Any, cells: Any, params: list[int],
                   steps: list[int]) -> dict:
     """One root's flow on the picture: per drawn node ||grad||, per road its norm and
     share, the walk, and per shared weight its gradient split by step."""
     base = roads.cells
     graph = base.graph
     nodes = graph.nodes
-    cells = contract(graph, fl)
     by_key = {(e.src, e.dst, e.bare): e for e in cells.edges}
     flows = [getattr(by_key.get((e.src, e.dst, e.bare)), "flow", None) for e in base.edges]
     shares = _shares(base.edges, flows)
