@@ -17,8 +17,7 @@ class Picture(graphviz.Digraph):
     """The DOT of one view. ``.source`` needs no engine; ``render`` and Jupyter display
     use system Graphviz ``dot`` when on PATH, else the pip-installed graphviz-pure, in
     two passes: lay out, then draw with the edge labels the layout put badly moved
-    beside their own lines (``place.labels``; an edge cut through a node straightened,
-    ``place.reroute``)."""
+    beside their own lines, an edge cut through a node straightened (``place.tidy``)."""
 
     def pipe(  # type: ignore[override]
         self, format: str | None = None, *args: Any, encoding: str | None = None,
@@ -62,10 +61,10 @@ _RASTER = ("png", "jpg", "jpeg", "gif")
 
 
 def _draw(source: str, fmt: str, engine: str | None) -> bytes:
-    """Lay the graph out, move the edge labels that sit badly (``place.labels``), and
-    draw it where the layout put it."""
-    laid_out = place.reroute(engines.run(source, "dot", engine).decode("utf-8"))
-    return engines.run(place.labels(laid_out), fmt, engine, positioned=True)
+    """Lay the graph out, straighten the edges cut through a node and move the edge
+    labels that sit badly (``place.tidy``), and draw it where the layout put it."""
+    laid_out = engines.run(source, "dot", engine).decode("utf-8")
+    return engines.run(place.tidy(laid_out), fmt, engine, positioned=True)
 
 
 def _with_dpi(source: str, dpi: float | None, fmt: str) -> str:

@@ -8,13 +8,16 @@ border, or far from the edge they belong to. So a picture is drawn in two passes
 
 1. the engine lays the graph out (``-Tdot``: every node, edge, cluster and label with
    its position);
-2. ``labels`` checks each edge label where the engine put it and, if it sits badly, moves
-   it to the nearest place beside its own edge where it touches no node, no line, no
-   other label and no cluster border; the engine then draws the positioned graph as it
-   is (``neato -n2``: no second layout, so nodes and edges stay where they were).
+2. ``tidy`` draws straight an edge that dot cut through a node beside it, where a
+   straight line clears every node (``reroute``), then checks each edge label where the
+   engine put it and, if it sits badly, moves it to the nearest place beside its own
+   edge where it touches no node, no line, no other label and no cluster border
+   (``labels``); the engine then draws the positioned graph as it is (``neato -n2``: no
+   second layout, so nodes and the other edges stay where they were).
 
-Only label positions change (``lp``, ``tail_lp``, ``head_lp``) and the graph's bounding
-box grows to hold them. Coordinates are Graphviz's points, y upwards.
+Only those routes (``pos``) and label positions (``lp``, ``tail_lp``, ``head_lp``)
+change, and the graph's bounding box grows to hold the labels. Coordinates are
+Graphviz's points, y upwards.
 """
 
 from __future__ import annotations
@@ -217,18 +220,41 @@ class _Scene:
         return out
 
 
-def reroute(text: str, margin: float = 3.0) -> str:
-    """The positioned DOT ``text`` with every edge that runs through a node other than
-    its ends (a point of its line more than ``margin`` inside the node's box) drawn as a
-    straight line from its tail to its head instead, where that line runs through none.
-    (On a bidirectional stack dot's router now and then cuts a corner of the node beside
-    a long edge; neato's router, which goes around nodes, takes minutes on such a graph.)
-    Edges written with ports keep their routes."""
+def tidy(text: str) -> str:
+    """The positioned DOT ``text`` as ``Picture`` draws it: edges cut through a node
+    straightened (``reroute``), then edge labels placed beside their lines (``labels``),
+    read once and written once."""
     lay = _read(text)
+    routes = _straightened(lay)
+    return _rewrite(text, lay, routes, _placed(lay, routes))
+
+
+def reroute(text: str) -> str:
+    """The positioned DOT ``text`` with every edge that runs through a node other than
+    its ends drawn as a straight line from its tail to its head, where that line runs
+    through none (see ``_straightened``)."""
+    lay = _read(text)
+    return _rewrite(text, lay, _straightened(lay), [])
+
+
+def labels(text: str) -> str:
+    """The positioned DOT ``text`` with every edge label that sits badly moved beside
+    its own edge, clear of nodes, lines, labels and cluster borders."""
+    lay = _read(text)
+    return _rewrite(text, lay, {}, _placed(lay, {}))
+
+
+def _straightened(lay: _Layout, margin: float = 3.0) -> dict[int, str]:
+    """The new ``pos`` of each edge (by index) that runs through a node other than its
+    ends (a point of its line more than ``margin`` inside the node's box) and that a
+    straight line from side to side clears. (On a bidirectional stack dot's router now
+    and then cuts a corner of the node beside a long edge; neato's router, which goes
+    around nodes, takes minutes on such a graph.) Edges written with ports keep their
+    routes."""
     boxes = np.array(lay.nodes, dtype=float).reshape(-1, 4)
     where = {name: k for k, name in enumerate(lay.names)}
-    edits = []
-    for a, ends, ports in zip(lay.edges, lay.ends, lay.ports, strict=True):
+    routes = {}
+    for i, (a, ends, ports) in enumerate(zip(lay.edges, lay.ends, lay.ports, strict=True)):
         if any(ports) or "tailport" in a or "headport" in a or not set(ends) <= set(where):
             continue
         others = np.array([k for k in range(len(boxes)) if lay.names[k] not in ends], int)
@@ -237,10 +263,8 @@ def reroute(text: str, margin: float = 3.0) -> str:
         pos = _straight(a.values["pos"], boxes[where[ends[0]]], boxes[where[ends[1]]],
                         lay.round[where[ends[0]]], lay.round[where[ends[1]]])
         if pos is not None and not _through(_curve(pos), boxes[others], margin):
-            edits.append((*a.spans["pos"], pos))
-    for start, end, new in sorted(edits, reverse=True):
-        text = text[:start] + new + text[end:]
-    return text
+            routes[i] = pos
+    return routes
 
 
 def _through(curve: np.ndarray, boxes: np.ndarray, margin: float) -> bool:
@@ -290,11 +314,11 @@ def _reach(box: np.ndarray, u: np.ndarray, round_: bool) -> float:
     return float(min(rx / abs(u[0]) if u[0] else np.inf, ry / abs(u[1]) if u[1] else np.inf))
 
 
-def labels(text: str) -> str:
-    """The positioned DOT ``text`` with every edge label that sits badly moved beside
-    its own edge, clear of nodes, lines, labels and cluster borders."""
-    lay = _read(text)
-    curves = [_curve(a.values["pos"]) for a in lay.edges]
+def _placed(lay: _Layout, routes: dict[int, str]) -> list[tuple[_Label, tuple[float, float]]]:
+    """Each edge label that sits badly and where it goes: the engine's places are kept
+    first come first kept, then each other label takes the cheapest place beside its
+    line (``_Scene``), drawn along ``routes`` where an edge has a new one."""
+    curves = [_curve(routes.get(k, a.values["pos"])) for k, a in enumerate(lay.edges)]
     pens = [float(a.values.get("penwidth", 1)) for a in lay.edges]
     found: list[_Label] = []
     for k, a in enumerate(lay.edges):
@@ -304,18 +328,17 @@ def labels(text: str) -> str:
                 x, y = map(float, a.values[where].split(","))
                 found.append(_Label(k, where, float(size.group(1)), float(size.group(2)),
                                     (x, y)))
-    if not found or lay.graph is None:
-        return text
+    if not found:
+        return []
     scene = _Scene(lay, curves, pens)
-    moved: dict[int, tuple[float, float]] = {}
     bad = []
-    for i, lab in enumerate(found):  # where the engine put them, first come first kept
+    for lab in found:
         if scene.badness(lab, lab.box(lab.at)) == 0:
             scene.place(lab.box(lab.at))
         else:
-            bad.append(i)
-    for i in bad:
-        lab = found[i]
+            bad.append(lab)
+    moved = []
+    for lab in bad:
         best, least = lab.at, scene.badness(lab, lab.box(lab.at))
         for at in scene.candidates(lab):
             score = scene.badness(lab, lab.box(at))
@@ -323,24 +346,24 @@ def labels(text: str) -> str:
                 best, least = at, score
                 if score == 0:
                     break
-        moved[i] = best
+        moved.append((lab, best))
         scene.place(lab.box(best))
-    return _rewrite(text, lay, found, moved)
+    return moved
 
 
-def _rewrite(text: str, lay: _Layout, found: list[_Label],
-             moved: dict[int, tuple[float, float]]) -> str:
-    edits = []
-    for i, at in moved.items():
-        lab = found[i]
-        start, end = lay.edges[lab.edge].spans[lab.attr]
-        edits.append((start, end, f"{at[0]:.2f},{at[1]:.2f}"))
+def _rewrite(text: str, lay: _Layout, routes: dict[int, str],
+             moved: list[tuple[_Label, tuple[float, float]]]) -> str:
+    """``text`` with the edges' new routes, the labels' new places, and the graph's box
+    grown to hold those; ``text`` itself when nothing changes."""
+    edits = [(*lay.edges[k].spans["pos"], pos) for k, pos in routes.items()]
+    edits += [(*lay.edges[lab.edge].spans[lab.attr], f"{at[0]:.2f},{at[1]:.2f}")
+              for lab, at in moved]
     graph = lay.graph
-    if graph is not None and "bb" in graph.spans:  # grown to hold the moved labels
+    if moved and graph is not None and "bb" in graph.spans:
         old = tuple(map(float, graph.values["bb"].split(",")))
         x0, y0, x1, y1 = old
-        for i, at in moved.items():
-            b = found[i].box(at)
+        for lab, at in moved:
+            b = lab.box(at)
             x0, y0, x1, y1 = min(x0, b[0] - 4), min(y0, b[1] - 4), max(x1, b[2] + 4), max(
                 y1, b[3] + 4)
         if (x0, y0, x1, y1) != old:
