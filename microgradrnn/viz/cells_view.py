@@ -87,6 +87,9 @@ def _edge_class(a: Slot, b: Slot, bare: bool = False) -> str:
     return style.SPATIAL
 
 
+KEEP, FOLD_ABOVE = 3, 12  # by default T > 12 steps fold, keeping the first and last 3
+
+
 def draw_cells(
     root: Tensor,
     *,
@@ -94,8 +97,8 @@ def draw_cells(
     loss_at: int | None = None,
     arrows: str = "forward",
     fold: bool | None = None,
-    keep: int = 3,
-    fold_above: int = 12,
+    keep: int = KEEP,
+    fold_above: int = FOLD_ABOVE,
     window: tuple[int, int] | None = None,
     title: str | None = None,
 ) -> Picture:
@@ -128,7 +131,7 @@ def draw_contracted(cells: Cells, fl: Any, whose: str, *, arrows: str = "forward
     (HTML-escaped text: "the root L", "L₃ only"). The explorer draws each root's picture
     from the contraction it reads that root's numbers from."""
     layout.check_arrows(arrows, "draw_cells")
-    return _build(cells, fl, arrows, fold, 3, 12, None, title, whose)
+    return _build(cells, fl, arrows, fold, KEEP, FOLD_ABOVE, None, title, whose)
 
 
 def _build(cells: Cells, fl: Any, arrows: str, fold: bool | None, keep: int,

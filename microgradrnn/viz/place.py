@@ -53,6 +53,7 @@ class _Layout:
     round: list[bool] = field(default_factory=list)  # an ellipse or a circle
     names: list[str] = field(default_factory=list)  # each node's id
     edges: list[Attrs] = field(default_factory=list)
+    curves: list[np.ndarray] = field(default_factory=list)  # each edge's line, sampled
     ends: list[tuple[str, ...]] = field(default_factory=list)  # each edge's (tail, head)
     ports: list[tuple[str, str]] = field(default_factory=list)  # as written: a:p -> b:q
     clusters: list[Box] = field(default_factory=list)
@@ -73,6 +74,7 @@ def _read(text: str) -> _Layout:
             continue
         elif st.kind == "edge" and "pos" in a:
             lay.edges.append(a)
+            lay.curves.append(_curve(a.values["pos"]))
             lay.ends.append(st.ids)
             lay.ports.append(st.ports)
         elif st.kind == "node" and "pos" in a and "width" in a:
@@ -258,7 +260,7 @@ def _straightened(lay: _Layout, margin: float = 3.0) -> dict[int, str]:
         if any(ports) or "tailport" in a or "headport" in a or not set(ends) <= set(where):
             continue
         others = np.array([k for k in range(len(boxes)) if lay.names[k] not in ends], int)
-        if not _through(_curve(a.values["pos"]), boxes[others], margin):
+        if not _through(lay.curves[i], boxes[others], margin):
             continue
         pos = _straight(a.values["pos"], boxes[where[ends[0]]], boxes[where[ends[1]]],
                         lay.round[where[ends[0]]], lay.round[where[ends[1]]])
@@ -318,7 +320,7 @@ def _placed(lay: _Layout, routes: dict[int, str]) -> list[tuple[_Label, tuple[fl
     """Each edge label that sits badly and where it goes: the engine's places are kept
     first come first kept, then each other label takes the cheapest place beside its
     line (``_Scene``), drawn along ``routes`` where an edge has a new one."""
-    curves = [_curve(routes.get(k, a.values["pos"])) for k, a in enumerate(lay.edges)]
+    curves = [_curve(routes[k]) if k in routes else c for k, c in enumerate(lay.curves)]
     pens = [float(a.values.get("penwidth", 1)) for a in lay.edges]
     found: list[_Label] = []
     for k, a in enumerate(lay.edges):

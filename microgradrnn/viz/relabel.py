@@ -65,7 +65,7 @@ def drawing(picture: Picture) -> Drawing:
     return out
 
 
-_TAG = re.compile(r"<[^>]*>")  # inside an HTML-like label, '<' and '>' are only tags'
+_TAG = re.compile(r"<[^>]*>")  # inside an HTML-like label, '<' and '>' are only tags
 
 
 def _runs(label: str) -> list[str]:

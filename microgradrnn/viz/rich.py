@@ -36,11 +36,17 @@ _WIDTHS = [278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333,
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#160;": " "}
 
 
+def _tokens(text: str) -> list[str]:
+    """HTML-escaped ``text`` as characters and entities; a line break (``dot.html``
+    writes a name's newline as <br/>) is a space: a name here is one line."""
+    return _TOKEN.findall(text.replace("<br/>", " "))
+
+
 def width(text: str, size: float, bold: bool = False) -> float:
     """The width in points of HTML-escaped ``text`` in Helvetica of ``size`` points
     (bold about 8 % wider)."""
     total = 0.0
-    for tok in _TOKEN.findall(text.replace("<br/>", " ")):
+    for tok in _tokens(text):
         ch = _ENTITIES.get(tok, tok)
         code = ord(ch) if len(ch) == 1 else 0x2022
         total += _WIDTHS[code - 32] if 32 <= code < 127 else 278 * len(ch.encode("utf-8"))
@@ -57,12 +63,12 @@ class _Name:
 def segments(text: str) -> list[str | _Name]:
     """``text`` (HTML-escaped, no tags) as plain runs and names: "Wₕₕ⁽¹⁾ h₀" ->
     [_Name("W", "hh", "(1)"), " ", _Name("h", "0")]. A run of sub/superscripts belongs
-    to the character before it. A line break (``dot.html`` writes a name's newline as
-    <br/>) is a space: this is one line. The head's names (``names.HEAD_WEIGHT``, "Wₕy", and
-    ``names.HEAD_BIAS``, "by" as a whole word) read W with "hy" below, b with "y" below."""
+    to the character before it; a line break is a space (``_tokens``). The head's names
+    (``names.HEAD_WEIGHT``, "Wₕy", and ``names.HEAD_BIAS``, "by" as a whole word) read W
+    with "hy" below, b with "y" below."""
     out: list[str | _Name] = []
     plain: list[str] = []  # tokens: a character or an entity (&amp;)
-    tokens = _TOKEN.findall(text.replace("<br/>", " "))
+    tokens = _tokens(text)
     k = 0
 
     def flush() -> None:
