@@ -280,15 +280,16 @@ def fmt_ratio(r: dict) -> str:
     return f"{r['median']:9.3g}  {rng:22s}"
 
 
-def peak_memory(w: W.Workload) -> dict:
-    """Peak traced bytes while building an implementation and running two steps.
+def peak_memory(w: W.Workload, only: tuple[str, ...] | None = None) -> dict:
+    """Peak traced bytes while building an implementation and running two steps (every
+    contender but torch's, or those named in ``only``).
 
     What is counted is alike on both sides: each implementation builds its own copy of
     the parameters and of the input sequence (numpy's copies X as the engine's Tensor(X)
     does), then holds whatever its steps need."""
     out = {}
     for name, factory in W.contenders(w, np.float64).items():
-        if name.startswith("torch"):
+        if name.startswith("torch") or (only is not None and name not in only):
             continue  # torch's allocator is invisible to tracemalloc
         gc.collect()
         tracemalloc.start()

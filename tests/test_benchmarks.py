@@ -259,3 +259,75 @@ def test_compare_engine_times_this_checkout_against_a_revision():
     for path in ("default", "fused"):
         assert f"{path:8s} new / old" in proc.stdout
     assert "default / fused: new" in proc.stdout
+
+
+# ----------------------------------------------------------------------------------------
+# benchmarks/floor.py: the bounds behind issue 15's unmet goals
+
+
+def test_floor_counts_each_buffer_once_views_as_their_base():
+    """contract_bytes: what a graph's nodes hold after backward, a view counted as its
+    base. x (2, 3) leaf; a = x[0] (a view of x); b = a * 2 (fresh); c = b.sum()."""
+    import floor
+
+    from microgradrnn import Tensor
+
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    c = (x[0] * 2.0).sum()
+    c.backward()
+    held = floor.contract_bytes(c)
+    assert held["leaf"] == {"data": 48, "grad": 48}  # x and its scattered-back gradient
+    assert held["getitem"] == {"data": 0, "grad": 24}  # x's memory; a fresh g * 2
+    assert held["mul"]["data"] == 24
+    # c's 0-d data and its seed; b's gradient is a broadcast view of c's: counted once
+    assert held["mul"]["grad"] + held["sum"]["grad"] == 8
+    assert held["sum"]["data"] == 8
+    assert sum(v["data"] + v["grad"] for v in held.values()) == 160
+
+
+def test_free_sums_hands_every_node_zeros_and_still_runs_the_rules():
+    import floor
+
+    from microgradrnn import Tensor, accumulate, engine
+
+    calls = []
+
+    def traced(x):
+        def backward(g):
+            calls.append(np.array(g))
+            return (g,)
+        return engine.from_op(x._data, (x,), backward, "traced")
+
+    w = Tensor(np.ones(3), requires_grad=True)
+    loss = (traced(w * 3.0) ** 2).sum()
+    with accumulate.using(floor.FreeSums):
+        loss.backward()
+    assert len(calls) == 1 and not calls[0].any()
+    assert w.grad.shape == (3,) and not w.grad.any()
+    w.zero_grad()
+    loss2 = (traced(w * 3.0) ** 2).sum()
+    loss2.backward()  # the real sums again outside the block
+    np.testing.assert_allclose(w.grad, 18.0 * np.ones(3))
+
+
+def test_floor_quick_end_to_end(capsys):
+    """floor.py --quick: the three measurements, and the memory floor is the held bytes
+    (all but the output stack's data) over the numpy reference's peak."""
+    import floor
+
+    assert floor.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for part in ("1. W1, fused", "2. W3: one node", "3. W3, default path"):
+        assert part in out
+    w3 = W.shrink(W.WORKLOADS["W3"])
+    mem = floor.w3_memory_floor(w3)
+    held = mem["held"]
+    T, B, H, O = w3.T, w3.batch, w3.hidden, w3.output
+    # per step four (B, H) arrays of data (x and h projections, their sum, tanh) and the
+    # stack of all h_t; the head's (T, B, O) logits
+    assert held["add"]["data"] == held["tanh"]["data"] == T * B * H * 8
+    assert held["stack"]["data"] == T * B * H * 8
+    assert held["linear"]["data"] == (2 * T * B * H + T * B * O) * 8
+    total = sum(v["data"] + v["grad"] for v in held.values())
+    assert mem["floor"] == total - held["stack"]["data"]
+    assert mem["floor / numpy"] == pytest.approx(mem["floor"] / mem["numpy peak"])
