@@ -106,6 +106,39 @@ def test_a_cell_without_a_state_starts_from_zeros(kind, fused):
         assert type(got[1]) is type(state)
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_an_lstm_cell_given_one_tensor_or_a_misshaped_c_is_refused(fused):
+    # one Tensor used to unpack into its first two rows as (h, c); a c of the wrong
+    # shape broadcast (fused: h_t came out with c's shape)
+    cell = nn.LSTMCell(3, 4, fused=fused)
+    x, h = np.ones((2, 3)), Tensor(np.zeros((2, 4)))
+    with pytest.raises(TypeError, match=r"LSTMCell: state must be a tuple \(h, c\) of 2 "
+                       r"Tensors, each \(batch, hidden_size=4\); got Tensor"):
+        cell(x, h)
+    with pytest.raises(TypeError, match="got a tuple of 1"):
+        cell(x, (h,))
+    for c in ((2, 5), (1, 4)):
+        with pytest.raises(ValueError, match=rf"LSTMCell: state of shape \({c[0]}, {c[1]}\), "
+                           r"expected \(2, hidden_size=4\) for c"):
+            cell(x, (h, Tensor(np.zeros(c))))
+    h_t, (h_t2, c_t) = cell(x, [np.zeros((2, 4))] * 2)  # arrays in a list, as layers take
+    assert h_t is h_t2 and c_t.shape == (2, 4)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU"])
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_one_tensor_state_given_as_a_tuple_is_named(kind, fused):
+    # used to fail deep in an op: 'tuple' object has no attribute '_data'
+    layer = getattr(nn, kind)(3, 4, fused=fused)
+    with pytest.raises(TypeError, match=rf"{kind}: initial state must be one Tensor "
+                       r"\(num_layers \* num_directions, batch, hidden\), not a tuple"):
+        layer(np.ones((5, 2, 3)), (np.zeros((1, 2, 4)),))
+    cell = getattr(nn, kind + "Cell")(3, 4, fused=fused)
+    with pytest.raises(TypeError, match=rf"{kind}Cell: state must be one Tensor h "
+                       r"\(batch, hidden_size=4\); got a tuple of 1"):
+        cell(np.ones((2, 3)), (Tensor(np.zeros((2, 4))),))
+
+
 def test_dropout_of_the_wrong_type_or_range_is_refused():
     with pytest.raises(TypeError, match="LSTM: dropout must be a number.*'0.5'"):
         nn.LSTM(3, 4, num_layers=2, dropout="0.5")

@@ -98,9 +98,8 @@ class _Cell(Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         self._check_input(x)
         if state is None:
-            state = self.init_state(x.shape[0])
-        self._check_state(x, state[0] if isinstance(state, tuple) else state)
-        return self._step(x, state)
+            return self._step(x, self.init_state(x.shape[0]))
+        return self._step(x, self._checked_state(x, state))
 
     def unroll(self, inputs: list[Tensor], state: Any,
                reverse: bool = False) -> tuple[Tensor, Any]:
@@ -173,11 +172,30 @@ class _Cell(Module):
             raise ValueError(f"{type(self).__name__}: input of shape {x.shape}, expected "
                              f"(batch, input_size={self.input_size})")
 
-    def _check_state(self, x: Tensor, h: Any) -> None:
-        if not isinstance(h, Tensor) or h.shape != (x.shape[0], self.hidden_size):
-            got = h.shape if isinstance(h, Tensor) else type(h).__name__
-            raise ValueError(f"{type(self).__name__}: state of shape {got}, expected "
-                             f"({x.shape[0]}, hidden_size={self.hidden_size})")
+    def _checked_state(self, x: Tensor, state: Any) -> Any:
+        """The state as ``_step`` takes it, checked: one Tensor h, or a tuple of one per
+        ``state_names`` (the LSTM's (h, c)), each (batch, hidden_size). Arrays become
+        Tensors and a list a tuple, as the layers take them. A single Tensor given to
+        the LSTM would unpack into its first two rows, so it is refused."""
+        name, names = type(self).__name__, self.state_names
+        if isinstance(state, list):
+            state = tuple(state)
+        if isinstance(state, tuple) != (len(names) > 1) or (
+                isinstance(state, tuple) and len(state) != len(names)):
+            shape = f"(batch, hidden_size={self.hidden_size})"
+            want = f"one Tensor h {shape}" if len(names) == 1 else \
+                f"a tuple ({', '.join(names)}) of {len(names)} Tensors, each {shape}"
+            got = f"a tuple of {len(state)}" if isinstance(state, tuple) else \
+                type(state).__name__
+            raise TypeError(f"{name}: state must be {want}; got {got}")
+        parts = tuple(s if isinstance(s, Tensor) else Tensor(s)
+                      for s in (state if isinstance(state, tuple) else (state,)))
+        for which, s in zip(names, parts, strict=True):
+            if s.shape != (x.shape[0], self.hidden_size):
+                of = f" for {which}" if len(names) > 1 else ""
+                raise ValueError(f"{name}: state of shape {s.shape}, expected "
+                                 f"({x.shape[0]}, hidden_size={self.hidden_size}){of}")
+        return parts if isinstance(state, tuple) else parts[0]
 
     def extra_repr(self) -> str:
         fused = ", fused=True" if self.fused else ""

@@ -174,10 +174,15 @@ class Recurrent(Module):
             state = tuple(state)
         if state is not None:
             given = _elements(state)
-            template = _elements(self.cells[0].init_state(batch))
+            first = self.cells[0].init_state(batch)
+            template = _elements(first)
             if len(given) != len(template):
                 raise ValueError(f"{name}: initial state has {len(given)} tensors, "
                                  f"expected {len(template)}")
+            if isinstance(state, tuple) and not isinstance(first, tuple):
+                raise TypeError(f"{name}: initial state must be one Tensor (num_layers * "
+                                "num_directions, batch, hidden), not a tuple (only the "
+                                "LSTM's state is a tuple (h_0, c_0))")
             given = tuple(s if isinstance(s, Tensor) else Tensor(s) for s in given)
             for s, tmp in zip(given, template, strict=True):
                 if s.shape != (n, *tmp.shape):
