@@ -322,12 +322,12 @@ def test_floor_quick_end_to_end(capsys):
     w3 = W.shrink(W.WORKLOADS["W3"])
     mem = floor.w3_memory_floor(w3)
     held = mem["held"]
-    T, B, H, O = w3.T, w3.batch, w3.hidden, w3.output
+    T, B, H, n_out = w3.T, w3.batch, w3.hidden, w3.output
     # per step four (B, H) arrays of data (x and h projections, their sum, tanh) and the
-    # stack of all h_t; the head's (T, B, O) logits
+    # stack of all h_t; the head's (T, B, n_out) logits
     assert held["add"]["data"] == held["tanh"]["data"] == T * B * H * 8
     assert held["stack"]["data"] == T * B * H * 8
-    assert held["linear"]["data"] == (2 * T * B * H + T * B * O) * 8
+    assert held["linear"]["data"] == (2 * T * B * H + T * B * n_out) * 8
     total = sum(v["data"] + v["grad"] for v in held.values())
     assert mem["floor"] == total - held["stack"]["data"]
     assert mem["floor / numpy"] == pytest.approx(mem["floor"] / mem["numpy peak"])
