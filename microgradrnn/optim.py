@@ -30,11 +30,32 @@ def _as_list(params: Iterable[Parameter], where: str) -> list[Parameter]:
     params = list(params)
     if not params:
         raise ValueError(f"{where}: got an empty list of parameters")
-    for p in params:
+    first: dict[int, int] = {}
+    for i, p in enumerate(params):
         if not getattr(p, "requires_grad", False):
             raise TypeError(f"{where}: every parameter must be a Tensor that requires grad, "
                             f"got {type(p).__name__}")
+        if first.setdefault(id(p), i) != i:  # step() would update it twice
+            raise ValueError(f"{where}: parameter {i} ({p.label or 'unnamed'}, shape "
+                             f"{p.shape}) is parameter {first[id(p)]} again; pass each "
+                             "parameter once")
     return params
+
+
+def _with_grads(params: Tensor | Iterable[Tensor], where: str) -> list[Tensor]:
+    """The parameters that have a gradient; one Tensor is taken as [it], as PyTorch does
+    (iterating over it would give its rows, new nodes without gradients)."""
+    if isinstance(params, Tensor):
+        params = [params]
+    elif not isinstance(params, Iterable):
+        hint = " (pass module.parameters())" if hasattr(params, "parameters") else ""
+        raise TypeError(f"{where}: parameters must be a Tensor or an iterable of Tensors, "
+                        f"got {type(params).__name__}{hint}")
+    params = list(params)
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{where}: parameters must be Tensors, got {type(p).__name__}")
+    return [p for p in params if p._grad is not None]
 
 
 def _check_at_least(where: str, low: float = 0.0, **values: Any) -> None:
@@ -65,8 +86,10 @@ class Optimizer:
     def step(self) -> None:
         with no_grad():
             for i, p in enumerate(self.params):
-                if p._grad is not None:
-                    p._data = p._data - self._update(i, p, np.asarray(p._grad))
+                if p._grad is not None:  # the parameter keeps its dtype (float32 stays)
+                    dtype = p.dtype
+                    new = p._data - self._update(i, p, np.asarray(p._grad))
+                    p._data = new if new.dtype == dtype else new.astype(dtype)
 
     def _update(self, i: int, p: Parameter, g: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -119,7 +142,7 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params, lr)
         _check_at_least("Adam", eps=eps, weight_decay=weight_decay)
-        if len(betas) != 2:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
         for i, b in enumerate(betas):  # PyTorch: "Invalid beta parameter at index 0"
             _check_at_least("Adam", **{f"betas[{i}]": b})
@@ -168,15 +191,24 @@ class Adagrad(Optimizer):
 
 
 def clip_grad_norm_(
-    params: Iterable[Parameter], max_norm: float, norm_type: float = 2.0
+    params: Tensor | Iterable[Tensor], max_norm: float, norm_type: float | str = 2.0
 ) -> float:
     """Scale all gradients together so their joint norm is at most max_norm.
 
     The norm is taken over all gradients as one vector (``norm_type`` 2, 1, or inf).
     Returns the total norm *before* clipping. As PyTorch, scales by
     max_norm / (norm + 1e-6) when that is below 1. Gradients are replaced, not mutated.
+    params: an iterable of Tensors, or one Tensor.
     """
-    grads = [p for p in params if p._grad is not None]
+    where = "clip_grad_norm_"
+    _check_at_least(where, max_norm=max_norm)  # a negative one flipped every gradient
+    if norm_type == "inf":  # PyTorch's spelling too
+        norm_type = math.inf
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float, np.number)) \
+            or not norm_type > 0:
+        raise ValueError(f"{where}: norm_type must be a positive number or math.inf, got "
+                         f"{norm_type!r}")
+    grads = _with_grads(params, where)
     if not grads:
         return 0.0
     arrays = [np.asarray(p._grad) for p in grads]
@@ -191,8 +223,9 @@ def clip_grad_norm_(
     return total
 
 
-def clip_grad_value_(params: Iterable[Parameter], clip_value: float) -> None:
-    """Clip every gradient element to [-clip_value, clip_value] (new arrays)."""
-    for p in params:
-        if p._grad is not None:
-            p.grad = np.clip(np.asarray(p._grad), -clip_value, clip_value)
+def clip_grad_value_(params: Tensor | Iterable[Tensor], clip_value: float) -> None:
+    """Clip every gradient element to [-clip_value, clip_value] (new arrays). params: an
+    iterable of Tensors, or one Tensor."""
+    _check_at_least("clip_grad_value_", clip_value=clip_value)
+    for p in _with_grads(params, "clip_grad_value_"):
+        p.grad = np.clip(np.asarray(p._grad), -clip_value, clip_value)

@@ -190,6 +190,63 @@ def test_an_optimizer_given_a_module_says_to_pass_its_parameters():
     assert opt.params == model.parameters()
 
 
+def test_a_parameter_passed_twice_is_refused_not_updated_twice():
+    model = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match=r"SGD: parameter 2 \(weight, shape \(2, 2\)\) is "
+                       "parameter 0 again; pass each parameter once"):
+        optim.SGD(model.parameters() + model.parameters(), lr=0.1)  # stepped it twice
+
+
+def test_a_step_keeps_each_parameters_dtype():
+    # a float64 lr (np.logspace), or Adam's state from before astype, made float32 weights
+    # float64 at the first step
+    model = nn.Linear(2, 1, rng=0).astype(np.float32)
+    for opt in (optim.SGD(model.parameters(), lr=np.float64(0.1), momentum=0.9),
+                optim.Adam(model.parameters(), lr=np.float64(0.1))):
+        for _ in range(2):
+            model(np.ones((1, 2), np.float32)).sum().backward()
+            opt.step()
+            assert model.weight.dtype == model.bias.dtype == np.float32
+
+
+@pytest.mark.parametrize("clip", [lambda p: optim.clip_grad_norm_(p, 1.0),
+                                  lambda p: optim.clip_grad_value_(p, 1.0)])
+def test_clipping_one_tensor_clips_it_as_pytorch_does(clip):
+    # iterating over a Tensor gives its rows, new nodes without gradients: nothing was
+    # clipped and clip_grad_norm_ returned 0.0
+    w = nn.Parameter(np.zeros((2, 2)))
+    w.grad = np.full((2, 2), 3.0)
+    clip(w)
+    assert np.abs(w.grad).max() <= 1.0
+    with pytest.raises(TypeError, match=r"parameters must be a Tensor or an iterable of "
+                       r"Tensors, got Linear \(pass module.parameters\(\)\)"):
+        clip(nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("call,kind,match", [
+    (lambda p: optim.clip_grad_norm_(p, -1.0), ValueError,  # flipped every gradient
+     "clip_grad_norm_: invalid max_norm -1.0, expected >= 0"),
+    (lambda p: optim.clip_grad_norm_(p, "1"), TypeError, "clip_grad_norm_: max_norm must be"),
+    (lambda p: optim.clip_grad_norm_(p, 1.0, norm_type=0), ValueError,
+     "clip_grad_norm_: norm_type must be a positive number or math.inf, got 0"),
+    (lambda p: optim.clip_grad_value_(p, -1.0), ValueError,  # set every element to -1
+     "clip_grad_value_: invalid clip_value -1.0"),
+    (lambda p: optim.Adam(p, betas=0.9), ValueError, "Adam: betas must be a pair"),
+])
+def test_clipping_and_adam_arguments_are_named(call, kind, match):
+    w = nn.Parameter(np.zeros(3))
+    w.grad = np.full(3, 3.0)
+    with pytest.raises(kind, match=match):
+        call([w])
+    np.testing.assert_array_equal(w.grad, 3.0)
+
+
+def test_clip_grad_norm_takes_pytorchs_inf_spelling():
+    w = nn.Parameter(np.zeros(3))
+    w.grad = np.array([1.0, -4.0, 2.0])
+    assert optim.clip_grad_norm_([w], 1.0, norm_type="inf") == 4.0
+
+
 @pytest.mark.parametrize("dtype", [int, np.int32, bool, "U3"])
 def test_a_module_converts_only_to_floating_dtypes(dtype):
     model = nn.Linear(2, 2)
