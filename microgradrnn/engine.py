@@ -109,8 +109,12 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, label: str = "",
                  dtype: Any = None) -> None:
         data, kind = (data._data if isinstance(data, Tensor) else data), type(data).__name__
-        if isinstance(data, (str, bytes)):
+        if isinstance(data, (str, bytes)) or data is None:  # None: NaN with a float dtype
             raise TypeError(f"Tensor: expected numbers or an array, got a {kind}")
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            raise TypeError(f"Tensor: got a {kind} of Tensors; a new Tensor would be cut "
+                            "from their graph: join them with stack() or concatenate(), "
+                            "or take their values with .numpy()")
         try:
             arr = np.array(data, dtype=dtype)  # a fresh array
         except (ValueError, TypeError) as e:

@@ -687,6 +687,15 @@ def _bool(a: Tensor) -> bool:
     return bool(item(a))
 
 
+def _array(a: Tensor, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    """``np.asarray(t)``: a copy of the values, as ``t.numpy()`` (numpy used to iterate
+    over the tensor, making an object array of one getitem node per row)."""
+    if copy is False:
+        raise ValueError("Tensor: np.asarray(t, copy=False) cannot share the values (a "
+                         "graph may hold them); read t.data")
+    return np.array(a._data, dtype=dtype)
+
+
 def _repr(a: Tensor) -> str:
     body = np.array2string(np.asarray(a._data), precision=4, separator=", ")
     extra = f", op={a._op}" if a._op else ""
@@ -724,6 +733,7 @@ Tensor.__len__ = _len
 Tensor.item = Tensor.__float__ = item
 Tensor.__bool__ = _bool
 Tensor.numpy = lambda a: np.array(a._data)  # a copy of the data
+Tensor.__array__ = _array
 Tensor.__repr__ = _repr
 Tensor.detach = detach
 Tensor.__add__ = add

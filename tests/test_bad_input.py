@@ -72,6 +72,25 @@ def test_reading_data_gives_plain_numpy_results():
     assert copy[0, 0] == 7.0 and x.data[0, 0] == 0.0
 
 
+def test_numpy_conversion_gives_the_values_not_an_object_array_of_nodes():
+    # np.asarray(t) used to iterate over t: an object array of getitem nodes
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    a = np.asarray(x)
+    assert a.dtype == np.float64 and a.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    a[0, 0] = 7.0  # a copy: the tensor keeps its values
+    assert x.data[0, 0] == 1.0 and np.array(x, dtype=np.float32).dtype == np.float32
+    assert float(np.asarray(mg.Value(2.5))) == 2.5
+    with pytest.raises(ValueError, match=r"np.asarray\(t, copy=False\) cannot share"):
+        np.asarray(x, copy=False)
+
+
+def test_setting_data_to_none_is_refused_not_nan():
+    x = Tensor(2.0)
+    with pytest.raises(TypeError, match="Tensor: expected numbers or an array, got a NoneType"):
+        x.data = None
+    assert x.data == 2.0
+
+
 def test_nan_under_detect_anomaly_names_the_op_and_shapes():
     x = Tensor([-1.0, 4.0], requires_grad=True)
     with pytest.raises(FloatingPointError, match=r"forward of op 'log' .*\(2,\)"):
