@@ -346,6 +346,13 @@ def test_a_failed_save_leaves_no_half_written_file(tmp_path, monkeypatch):
     (lambda: nn.Linear(3, 2)(np.ones((4, 2))), "Linear: input of shape .* expected in_features=3"),
     (lambda: nn.RNN(3, 0), "RNNCell: hidden_size must be a positive int"),
     (lambda: nn.LSTM(3, 4, num_layers=0), "LSTM: num_layers must be a positive int"),
+    # these failed inside the initialiser (division by zero, math domain, numpy), or
+    # (a float or str input_size of a sequence layer) were taken as int(3.5) = 3
+    (lambda: nn.Linear(0, 2), "Linear: in_features must be a positive int, got 0"),
+    (lambda: nn.Linear(3, -1), "Linear: out_features must be a positive int, got -1"),
+    (lambda: nn.Linear(3.0, 2), "Linear: in_features must be a positive int, got 3.0"),
+    (lambda: nn.Embedding("5", 2), "Embedding: num_embeddings must be a positive int, got '5'"),
+    (lambda: nn.RNN(3.5, 4), "RNN: input_size must be a positive int, got 3.5"),
 ])
 def test_wrong_shapes_into_layers_and_cells_are_named(call, match):
     with pytest.raises(ValueError, match=match):

@@ -106,8 +106,9 @@ class Recurrent(Module):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         name = type(self).__name__
-        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
-            raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
+        for what, n in (("input_size", input_size), ("num_layers", num_layers)):
+            if not isinstance(n, (int, np.integer)) or n < 1:  # int(3.5) was taken as 3
+                raise ValueError(f"{name}: {what} must be a positive int, got {n!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.number)):
             raise TypeError(f"{name}: dropout must be a number in [0, 1), got "
                             f"{type(dropout).__name__} {dropout!r}")
