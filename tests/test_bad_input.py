@@ -287,6 +287,30 @@ def test_load_state_dict_loads_nothing_unless_every_array_converts():
         np.testing.assert_array_equal(v, before[k])
 
 
+def test_load_state_dict_names_a_path_a_list_and_a_ragged_value():
+    model = nn.Linear(2, 2, rng=0)
+    with pytest.raises(TypeError, match=r"Linear.load_state_dict: expected a dict \{name: "
+                       r"array\}, got str \(to read a file, use load\(path\)\)"):
+        model.load_state_dict("model.npz")  # its letters were the unexpected keys
+    with pytest.raises(TypeError, match="expected a dict .*got list"):
+        model.load_state_dict(list(model.state_dict().items()))
+    with pytest.raises(ValueError, match="Linear.load_state_dict: bias is not an array"):
+        model.load_state_dict({**model.state_dict(), "bias": [[1.0], [2.0, 3.0]]})
+    other = nn.Linear(2, 2, rng=1)
+    model.load_state_dict(dict(other.named_parameters()))  # Tensors: their values
+    np.testing.assert_array_equal(model.weight.data, other.weight.data)
+
+
+def test_save_into_a_folder_or_a_missing_one_names_the_path_not_a_temporary_file(tmp_path):
+    model = nn.Linear(2, 2)
+    with pytest.raises(IsADirectoryError, match=f"is a directory: '{re.escape(str(tmp_path))}'"):
+        model.save(tmp_path)
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match=f"no such folder: '{re.escape(str(missing))}'"):
+        model.save(missing / "model.npz")
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("damage", ["empty", "truncated", "corrupted"])
 def test_loading_a_damaged_npz_names_the_file_and_leaves_the_module(tmp_path, damage):
     model = nn.LSTM(2, 3, rng=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -133,6 +133,11 @@ class Module:
         """
         own = dict(self.named_parameters())
         where = type(self).__name__
+        if not isinstance(state, Mapping):  # a str's letters were taken as its keys
+            hint = " (to read a file, use load(path))" if isinstance(state, (str, os.PathLike)) \
+                else ""
+            raise TypeError(f"{where}.load_state_dict: expected a dict {{name: array}}, got "
+                            f"{type(state).__name__}{hint}")
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if missing or unexpected:
@@ -142,7 +147,13 @@ class Module:
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
             raise KeyError(f"{where}.load_state_dict: " + "; ".join(parts))
-        arrays = {k: np.asarray(v) for k, v in state.items()}
+        arrays = {}
+        for k, v in state.items():  # a Tensor's values, not an object array holding it
+            try:
+                arrays[k] = np.asarray(v._data if isinstance(v, Tensor) else v)
+            except ValueError as e:
+                raise ValueError(f"{where}.load_state_dict: {k} is not an array ({e})") \
+                    from None
         bad = [f"{k}: got {arrays[k].shape}, expected {p.shape}"
                for k, p in own.items() if arrays[k].shape != p.shape]
         if bad:
@@ -163,6 +174,11 @@ class Module:
         leaves no half-written file (and an existing one as it was).
         """
         path = os.fspath(path)
+        if os.path.isdir(path):  # the error named the temporary file
+            raise IsADirectoryError(21, "is a directory", path)
+        folder = os.path.dirname(path) or "."
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(2, "no such folder", folder)
         tmp = f"{path}.tmp{os.getpid()}"
         try:
             with open(tmp, "wb") as f:
