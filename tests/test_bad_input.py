@@ -443,6 +443,8 @@ def nothing_drawn(monkeypatch):
     (["--view", "both"], ["--view", "invalid choice"]),
     (["--steps", "3", "--loss-at", "4"], ["--loss-at", "1..3"]),
     (["--loss-at", "-1"], ["--loss-at"]),
+    # was "unexpected ValueError ... (a bug)", exit 1, after the model was built
+    (["--dpi", "100000"], ["--dpi", "too large", f"at most {cli.MAX_DPI}"]),
 ])
 def test_render_bad_arguments_are_one_line_before_any_work(
         tmp_path, capsys, nothing_drawn, argv, words):
@@ -479,6 +481,23 @@ def test_demo_bad_arguments(tmp_path, capsys, nothing_drawn, argv, words):
     err = _cli_error(capsys, ["demo", "--out", str(tmp_path), *argv], code=2)
     assert all(w in err for w in words), err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_picture_rendered_to_a_folder_or_into_a_missing_one_is_refused(tmp_path):
+    from microgradrnn import viz
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    pic = viz.draw_ops((x * x).sum())
+    (tmp_path / "out").mkdir()
+    for path in (tmp_path / "out", f"{tmp_path / 'out'}/"):  # wrote the file out.svg beside
+        with pytest.raises(IsADirectoryError, match="render: is a directory, give a file "
+                           f"name such as cells.svg: '{re.escape(str(tmp_path / 'out'))}'"):
+            pic.render(path)
+    with pytest.raises(FileNotFoundError, match="render: no such folder: "
+                       f"'{re.escape(str(tmp_path / 'no'))}'"):
+        pic.render(tmp_path / "no" / "a.svg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert not list((tmp_path / "out").iterdir())
 
 
 def test_render_to_a_directory_named_like_a_file_even_with_force(tmp_path, capsys):

@@ -21,6 +21,7 @@ from typing import NoReturn
 MAX_HIDDEN = 32
 MAX_STEPS = 500
 MAX_LAYERS = 8
+MAX_DPI = 2400  # what Picture.render takes (viz/picture.py)
 # the explorer draws every step (no folding) and keeps one walk per L_t, so its page grows
 # with T²: about 1.1 MB and 3 s at T = 20 (2-layer LSTM), 3.4 MB and 12 s at T = 40
 MAX_EXPLORE_STEPS = 40
@@ -95,8 +96,8 @@ def _add_render(commands: argparse._SubParsersAction) -> None:
                    "the gradient of the total loss L)")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the picture to write (.svg, .png, .dot, or .pdf with system dot)")
-    p.add_argument("--dpi", type=_positive_int, metavar="N",
-                   help="resolution of a .png (default 96; 300 for print)")
+    p.add_argument("--dpi", type=_bounded(MAX_DPI), metavar="N",
+                   help=f"resolution of a .png, 1..{MAX_DPI} (default 96; 300 for print)")
     p.add_argument("--force", action="store_true",
                    help="overwrite FILE even if microgradrnn did not write it")
     p.set_defaults(run=_run_render, parser=p)
