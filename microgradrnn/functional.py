@@ -88,19 +88,17 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     t = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
     if Z.ndim == 0:
         raise ValueError("cross_entropy: logits must have a class axis, got a scalar")
-    if t.dtype.kind not in "iu":
-        if t.dtype.kind == "f" and np.all(t == np.round(t)):
-            t = t.astype(np.intp)
-        else:
-            raise TypeError(f"cross_entropy: targets must be integer class indices, "
-                            f"got dtype {t.dtype}")
+    if t.dtype.kind not in "iu" and not (t.dtype.kind == "f" and np.all(t == np.round(t))):
+        raise TypeError(f"cross_entropy: targets must be integer class indices, "
+                        f"got dtype {t.dtype}")
     if t.shape != Z.shape[:-1]:
         raise ValueError(f"cross_entropy: targets of shape {t.shape} do not match logits "
                          f"of shape {Z.shape} (expected {Z.shape[:-1]})")
     C = Z.shape[-1]
-    if t.size and (t.min() < 0 or t.max() >= C):
+    if t.size and (t.min() < 0 or t.max() >= C):  # before the cast: inf and 1e20 wrapped
         raise ValueError(f"cross_entropy: targets must lie in [0, {C}), "
                          f"got values from {t.min()} to {t.max()}")
+    t = t.astype(np.intp, copy=False)
     # softmax once, kept for backward: e = exp(z - max), s = sum(e); then
     # log softmax[target] = (z - max)[target] - log s, and softmax = e / s
     e = Z - Z.max(axis=-1, keepdims=True)
@@ -155,6 +153,11 @@ def per_step_loss(
         L, step_losses = F.per_step_loss(rnn(x)[0], head, y, F.mse_loss)
         L.backward()
     """
+    if not isinstance(output, Tensor):  # a layer's (output, state) had "2 steps"
+        hint = " (a layer returns (output, final_state): pass its [0])" \
+            if isinstance(output, tuple) else ""
+        raise TypeError(f"per_step_loss: output must be a Tensor (T, B, H), got "
+                        f"{type(output).__name__}{hint}")
     T = len(output)
     if T == 0 or len(targets) != T:
         raise ValueError(f"per_step_loss: output has {T} steps and targets "

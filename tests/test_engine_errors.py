@@ -108,6 +108,15 @@ ERRORS = [
      TypeError, "cross_entropy: targets must be integer class indices"),
     ("cross_entropy target range", lambda: functional.cross_entropy(A23, [0, 3]), ValueError,
      r"cross_entropy: targets must lie in \[0, 3\)"),
+    ("cross_entropy inf target", lambda: functional.cross_entropy(A23, [0.0, np.inf]),
+     ValueError, r"cross_entropy: targets must lie in \[0, 3\), got values from 0.0 to inf"),
+    ("cross_entropy huge target", lambda: functional.cross_entropy(A23, [1e20, 0.0]),
+     ValueError, r"got values from 0.0 to 1e\+20"),  # both wrapped to -2**63 in the cast
+    ("per_step_loss layer tuple", lambda: functional.per_step_loss(
+        (Tensor(np.ones((3, 1, 2))), Tensor(np.ones((1, 1, 2)))), lambda h: h,
+        np.ones((2, 1, 2)), functional.mse_loss), TypeError,  # said "output has 2 steps"
+     r"per_step_loss: output must be a Tensor \(T, B, H\), got tuple \(a layer returns "
+     r"\(output, final_state\): pass its \[0\]\)"),
     ("cross_entropy target shape", lambda: functional.cross_entropy(A23, [0, 1, 2]),
      ValueError, r"cross_entropy: targets of shape \(3,\) do not match logits of shape"),
     ("cross_entropy scalar", lambda: functional.cross_entropy(Tensor(1.0), 0), ValueError,
