@@ -362,7 +362,10 @@ def abs_(a: Tensor) -> Tensor:
 def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    if not isinstance(axes, (tuple, list)) or not all(
+            isinstance(ax, (int, np.integer)) and not isinstance(ax, bool) for ax in axes):
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     out = []
     for ax in axes:
         if not -ndim <= ax < ndim:
@@ -428,8 +431,9 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
     x = np.asarray(a._data)
     try:
         out = x.reshape(shape)
-    except ValueError:
-        raise ValueError(f"reshape: cannot reshape shape {x.shape} into {shape}") from None
+    except (ValueError, TypeError):  # TypeError: a size that is not an int (2.0)
+        raise ValueError(f"reshape: cannot reshape shape {x.shape} into {shape} (sizes are "
+                         "ints, one of them may be -1)") from None
 
     def backward(g):  # reshape back
         return (np.reshape(g, x.shape),)
@@ -443,10 +447,21 @@ def transpose(a: Tensor, *axes: Any) -> Tensor:
         axes = tuple(axes[0])
     x = np.asarray(a._data)
     perm = tuple(range(x.ndim))[::-1] if not axes else axes
-    if any(not -x.ndim <= p < x.ndim for p in perm) or sorted(
-        p % max(x.ndim, 1) for p in perm
-    ) != list(range(x.ndim)):
-        raise ValueError(f"transpose: {axes} is not a permutation of the axes of {x.shape}")
+    if not all(isinstance(p, (int, np.integer)) for p in perm) or any(
+        not -x.ndim <= p < x.ndim for p in perm
+    ) or sorted(p % max(x.ndim, 1) for p in perm) != list(range(x.ndim)):
+        swap = ""  # PyTorch's transpose(dim0, dim1) swaps two axes
+        if len(axes) == 2 and x.ndim > 2 and all(isinstance(p, int) for p in axes):
+            full = list(range(x.ndim))
+            full[axes[0] % x.ndim], full[axes[1] % x.ndim] = axes[1] % x.ndim, axes[0] % x.ndim
+            swap = (f"; it takes all the axes, as numpy's does: to swap two as PyTorch's "
+                    f"transpose{axes} does, write transpose{tuple(full)}")
+        raise ValueError(f"transpose: {axes} is not a permutation of the axes of "
+                         f"{x.shape}{swap}")
+    if len(axes) == 2 and x.ndim == 2 and tuple(p % 2 for p in perm) == (0, 1):
+        raise ValueError("transpose: (0, 1) keeps a 2-D tensor as it is in numpy's reading "
+                         "and swaps its axes in PyTorch's; write .T or transpose(1, 0) to "
+                         "swap them")
     out = x.transpose(perm)
     inverse = np.argsort([p % x.ndim for p in perm])
 

@@ -64,6 +64,25 @@ ERRORS = [
      r"transpose: \(0, 0\) is not a permutation of the axes of \(2, 3\)"),
     ("transpose range", lambda: A23.transpose(0, 5), ValueError,
      r"transpose: \(0, 5\) is not a permutation of the axes of \(2, 3\)"),
+    # PyTorch's transpose(0, 1) swaps; numpy's keeps a 2-D tensor as it is (silently)
+    ("transpose (0, 1) of 2-D", lambda: A23.transpose(0, 1), ValueError,
+     r"transpose: \(0, 1\) keeps a 2-D tensor as it is in numpy's reading and swaps its "
+     r"axes in PyTorch's; write \.T or transpose\(1, 0\)"),
+    ("transpose two axes of 3-D", lambda: Tensor(np.ones((2, 3, 4))).transpose(0, 1),
+     ValueError, r"transpose: \(0, 1\) is not a permutation of the axes of \(2, 3, 4\); "
+     r"it takes all the axes, as numpy's does: to swap two as PyTorch's transpose\(0, 1\) "
+     r"does, write transpose\(1, 0, 2\)"),
+    ("transpose float axis", lambda: A23.transpose(1.0, 0), ValueError,
+     r"transpose: \(1.0, 0\) is not a permutation"),
+    ("sum float axis", lambda: A23.sum(axis=1.0), TypeError,
+     "sum: axis must be an int, a tuple of ints or None, got 1.0"),
+    ("mean str axis", lambda: A23.mean(axis="a"), TypeError,
+     "mean: axis must be an int, a tuple of ints or None, got 'a'"),
+    ("max bool axis", lambda: A23.max(axis=True), TypeError, "max: axis must be an int"),
+    ("softmax float axis", lambda: functional.softmax(A23, axis=1.0), TypeError,
+     "softmax: axis must be an int, got 1.0"),
+    ("reshape float size", lambda: A23.reshape(3, 2.0), ValueError,
+     r"reshape: cannot reshape shape \(2, 3\) into \(3, 2.0\) \(sizes are ints"),
     ("sum repeated axis", lambda: A23.sum(axis=(1, -1)), ValueError,
      r"sum: axis \(1, -1\) repeats an axis"),
     ("sum axis of 0-d", lambda: Tensor(2.0).sum(axis=0), ValueError,

@@ -55,6 +55,10 @@ def test_train_eval_and_zero_grad():
     assert net.rnn.weight_hh_l0.grad is not None
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
+    with pytest.raises(TypeError, match="Net.train: mode must be True or False, got 'False'"):
+        net.train("False")  # a str is truthy: it would have switched training on
+    net.train(np.bool_(False))  # numpy's bools are bools
+    assert all(m.training is False for m in net.modules())
 
 
 def test_state_dict_round_trip_and_copies():

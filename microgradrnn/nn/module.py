@@ -94,8 +94,11 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout active) here and in every submodule."""
+        if not isinstance(mode, (bool, np.bool_)):  # train("False") would turn it on
+            raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got "
+                            f"{mode!r}")
         for m in self.modules():
-            m.training = mode
+            m.training = bool(mode)
         return self
 
     def eval(self) -> Module:
