@@ -55,6 +55,7 @@ FORBIDDEN = {
     "accumulate": {"engine", "readonly"} | _ABOVE_ENGINE,
     "readonly": {"engine", "accumulate"} | _ABOVE_ENGINE,
     "kernels": {"engine", "accumulate", "readonly"} | _ABOVE_ENGINE,
+    "files": {"engine", "accumulate", "readonly", "kernels"} | _ABOVE_ENGINE,
     "engine": _ABOVE_ENGINE,
     "ops": {"functional", "gradcheck", "scalar", "nn", "optim", "viz", "app"},
     "functional": {"nn", "optim", "viz", "app"},

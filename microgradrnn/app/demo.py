@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import datasets, optim
 from ..engine import Tensor, gradient_flow, no_grad, toposort
+from ..files import write_whole
 from .outfiles import check_targets, marked_svg
 from .progress import Progress, say
 from .seqmodel import PerStepModel
@@ -105,13 +106,13 @@ def run(
     graph = viz.draw_cells(
         loss, title=f"2-layer tanh RNN, sine -> cosine, unrolled over T = {steps}")
     out.mkdir(parents=True, exist_ok=True)
-    files["cells view"].write_text(marked_svg(viz.to_svg(graph)), encoding="utf-8")
+    write_whole(files["cells view"], marked_svg(viz.to_svg(graph)))
     t = list(range(1, steps + 1))
     chart = line_chart(
         {f"layer {layer}": (t, values) for layer, values in norms.items()},
         title=f"How far back the last loss reaches: ‖∂L_{steps}/∂h_t‖",
         xlabel="t (time step)", ylabel="gradient norm (log scale)")
-    files["gradient plot"].write_text(marked_svg(chart), encoding="utf-8")
+    write_whole(files["gradient plot"], marked_svg(chart))
     return DemoResult(test_mse, losses[0], losses[-1], time.perf_counter() - start,
                       files, norms)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..files import write_whole
 from .outfiles import TOKEN, check_targets
 from .render import seeded_loss
 
@@ -37,6 +38,6 @@ def main(out: str, force: bool, **options) -> int:
         print(str(e).splitlines()[0], file=sys.stderr)
         return 1
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(marked_html(text), encoding="utf-8")
+    write_whole(path, marked_html(text))
     print(f"wrote the BPTT explorer to {path} (open it in a browser)")
     return 0

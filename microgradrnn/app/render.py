@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import nn
+from ..files import write_whole
 from .outfiles import check_targets, marked
 from .progress import say
 from .seqmodel import PerStepModel
@@ -69,6 +70,6 @@ def main(out: str, force: bool, dpi: int | None = None, **options) -> int:
     check_targets([path], force, who="render", elsewhere="choose another -o FILE")
     data = draw(**options).pipe(fmt, dpi=dpi)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(marked(data, fmt, "render"))  # type: ignore[arg-type]
+    write_whole(path, marked(data, fmt, "render"))  # type: ignore[arg-type]
     say(f"wrote the {options.get('view', 'cells')} view to {path}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 import zlib
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor
+from ..files import write_whole
 
 __all__ = ["Module", "Parameter"]
 
@@ -182,14 +184,9 @@ class Module:
         folder = os.path.dirname(path) or "."
         if not os.path.isdir(folder):
             raise FileNotFoundError(2, "no such folder", folder)
-        tmp = f"{path}.tmp{os.getpid()}"
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, **self.state_dict())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        buf = io.BytesIO()
+        np.savez(buf, **self.state_dict())
+        write_whole(path, buf.getvalue())
 
     def load(self, path: str | os.PathLike) -> None:
         """Load an .npz file written by ``save`` (or any ``{name: array}`` .npz).

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor, gradient_flow, toposort
+from ..files import write_whole
 from . import dot, style
 from .cells_view import draw_contracted
 from .graph import (
@@ -108,9 +109,7 @@ class Explorer:
 
     def save(self, path: str | Path) -> Path:
         """Write the page to ``path`` (one .html file); returns the path."""
-        path = Path(path)
-        path.write_text(self.html(), encoding="utf-8")
-        return path
+        return write_whole(path, self.html())
 
     def _repr_html_(self) -> str:
         """Inline display in Jupyter: the page in a sandboxed frame of its own."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import graphviz
 
+from ..files import write_whole
 from . import engines, place
 
 _FORMATS = ("svg", "png", "pdf", "dot", "json", "plain")
@@ -54,7 +55,7 @@ class Picture(graphviz.Digraph):
         if not path.suffix:
             path = path.with_suffix("." + fmt)
         data = self.pipe(fmt, engine=engine, dpi=dpi)
-        path.write_bytes(data)  # type: ignore[arg-type]
+        write_whole(path, data)  # type: ignore[arg-type]
         return path
 
     def save_svg(self) -> str:
