@@ -111,8 +111,10 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     n = max(t.size, 1)
     if reduction == "none":
         out = -picked
-    else:
+    elif reduction == "sum" or t.size:
         out = -picked.sum() / (n if reduction == "mean" else 1)
+    else:  # the mean of no targets, as PyTorch gives it (not -0.0)
+        out = np.array(np.nan, dtype=Z.dtype)
     flat = (np.arange(t.size), t.reshape(-1))  # the target entries of e as (N, C)
 
     def backward(g):  # d/dlogits = (softmax - onehot(target)) * g, row by row

@@ -48,6 +48,11 @@ def gradcheck(
     ]
     checked = [(f"input {i}", x) for i, x in enumerate(leaves)
                if isinstance(x, Tensor) and x.requires_grad]
+    if isinstance(params, Tensor):
+        params = [params]
+    elif hasattr(params, "parameters") and not hasattr(params, "__iter__"):
+        raise TypeError(f"gradcheck: params must be Tensors, got a {type(params).__name__}; "
+                        "pass its .parameters()")
     params = list(params)
     for k, p in enumerate(params):
         if not isinstance(p, Tensor) or not p.requires_grad:

@@ -660,3 +660,42 @@ def test_outfiles_refuse_before_writing(tmp_path):
         outfiles.check_targets([tmp_path / "d.svg"], force=True, who="example")
     with pytest.raises(NotADirectoryError, match="f is a file, not a folder"):
         outfiles.check_targets([tmp_path / "f" / "a.svg"], force=True, who="example")
+
+
+# -- a second careless-user round: the leftovers of the first -------------------------
+
+
+def test_the_mean_cross_entropy_of_no_targets_is_nan_as_in_pytorch():
+    from microgradrnn import functional as F
+
+    z = Tensor(np.ones((0, 3)), requires_grad=True)
+    loss = F.cross_entropy(z, np.zeros(0, int))
+    assert np.isnan(loss.item())  # was -0.0: a loss that looked perfect
+    loss.backward()
+    assert z.grad.shape == (0, 3)
+    assert F.cross_entropy(z, np.zeros(0, int), reduction="sum").item() == 0.0
+
+
+@pytest.mark.parametrize("batch", [2.0, -1, True, "2"])
+def test_init_state_names_a_bad_batch_size(batch):
+    with pytest.raises(ValueError, match=f"LSTMCell.init_state: batch_size must be an int "
+                                         f">= 0, got {re.escape(repr(batch))}"):
+        nn.LSTMCell(2, 3).init_state(batch)
+
+
+def test_gradcheck_takes_one_tensor_and_names_a_module():
+    lin = nn.Linear(2, 1, rng=0)
+    x = Tensor(np.ones((3, 2)))
+    with pytest.raises(TypeError, match="gradcheck: params must be Tensors, got a Linear; "
+                                        r"pass its \.parameters\(\)"):
+        mg.gradcheck(lambda: lin(x).sum(), params=lin)
+    assert mg.gradcheck(lambda: lin(x).sum(), params=lin.weight)
+
+
+def test_truncated_bptt_names_a_loss_fn_that_returns_a_number():
+    rnn = nn.RNN(2, 3, rng=0)
+    x = np.ones((4, 1, 2))
+    with pytest.raises(TypeError, match="chunked_bptt: loss_fn must return a Tensor"):
+        nn.chunked_bptt(rnn, x, 2, lambda out, start: float(out.sum().item()))
+    with pytest.raises(TypeError, match="truncated_window: loss_fn must return a Tensor"):
+        nn.truncated_window(rnn.cells[0], x, lambda t, h: 1.0, 2)

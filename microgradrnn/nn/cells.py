@@ -85,6 +85,10 @@ class _Cell(Module):
         self.fused = bool(fused)
 
     def _zeros(self, batch_size: int) -> Tensor:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 0:
+            raise ValueError(f"{type(self).__name__}.init_state: batch_size must be an int "
+                             f">= 0, got {batch_size!r}")
         return Tensor(np.zeros((batch_size, self.hidden_size), dtype=self.weight_hh.dtype))
 
     def init_state(self, batch_size: int) -> Any:

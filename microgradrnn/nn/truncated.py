@@ -17,6 +17,13 @@ from .recurrent import State, detach_state
 
 __all__ = ["chunked_bptt", "truncated_window"]
 
+def _checked_loss(loss: Any, where: str) -> Tensor:
+    if not isinstance(loss, Tensor):  # a float has no backward()
+        raise TypeError(f"{where}: loss_fn must return a Tensor (the loss, built from the "
+                        f"output), got {type(loss).__name__}")
+    return loss
+
+
 def chunked_bptt(
     layer: Callable[[Any, State], tuple[Tensor, State]],
     x: Any,
@@ -44,7 +51,7 @@ def chunked_bptt(
     for start in range(0, T, k):
         index = (slice(None),) * axis + (slice(start, start + k),)
         out, state = layer(x[index], state)
-        loss = loss_fn(out, start)
+        loss = _checked_loss(loss_fn(out, start), "chunked_bptt")
         loss.backward()
         total += loss.item()
         if after_chunk is not None:
@@ -104,7 +111,7 @@ def truncated_window(
                     xu = x[u - 1]
                 h, s = cell(xu, s)
             stamp_roles(cell, h, s)
-        loss = loss_fn(t, h)
+        loss = _checked_loss(loss_fn(t, h), "truncated_window")
         if loss.requires_grad:
             loss.backward()
         total += loss.item()
