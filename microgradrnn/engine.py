@@ -99,8 +99,9 @@ def _check(node: Tensor, where: str, value: Any, what: str) -> None:
 
 class Tensor:
     """An array that records the ops applied to it: ``Tensor(data, requires_grad=False,
-    label="", dtype=None)``, data a number, (nested) list or numpy array (float32 kept,
-    the rest float64). After ``backward()`` every node that took part has ``.grad``."""
+    label="", dtype=None)``, data a number, (nested) list or numpy array (a float dtype such
+    as float32 kept, the rest float64). After ``backward()`` every node that took part and
+    requires grad has ``.grad``."""
 
     __slots__ = ("_data", "_grad", "requires_grad", "_parents", "_backward",
                  "_op", "label", "tags", "_hooks", "_flow", "__weakref__")
