@@ -73,6 +73,23 @@ def test_readme_render_commands_run(argv, tmp_path):
     assert Path(argv[i]).stat().st_size > 0
 
 
+def test_readme_lists_every_render_option_with_its_range():
+    """The README's "Options:" paragraph for render names each option the parser has (the
+    --force of the sentence after it included), and each bounded one with its range."""
+    from microgradrnn.app import cli
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("Options: `--cell")
+    paragraph = text[start:text.index("\n\n", start)]
+    render = cli.build_parser()._subparsers._group_actions[0].choices["render"]
+    for action in render._actions:
+        if "--help" not in action.option_strings:
+            assert any(f"`{o}" in paragraph for o in action.option_strings), action.dest
+    for flag, limit in (("--layers N", cli.MAX_LAYERS), ("--steps T", cli.MAX_STEPS),
+                        ("--hidden H", cli.MAX_HIDDEN), ("--dpi N", cli.MAX_DPI)):
+        assert f"`{flag}` (1..{limit})" in paragraph, flag
+
+
 def _one_line_error(capsys, argv, code=2):
     assert main(argv) == code
     err = capsys.readouterr().err.strip()
