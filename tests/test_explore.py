@@ -285,3 +285,11 @@ def test_the_command_writes_a_marked_page_and_keeps_other_files(tmp_path, capsys
     assert "-o must end in .html" in capsys.readouterr().err
     assert main(["explore", "--steps", "41", "-o", str(tmp_path / "long.html")]) == 2
     assert "at most 40" in capsys.readouterr().err and not (tmp_path / "long.html").exists()
+
+
+def test_the_help_of_each_command_states_its_own_step_limit(capsys):
+    from microgradrnn.app.cli import MAX_EXPLORE_STEPS, MAX_STEPS, main
+
+    for command, limit in (("explore", MAX_EXPLORE_STEPS), ("render", MAX_STEPS)):
+        assert main([command, "--help"]) == 0
+        assert f"time steps to unroll, 1..{limit} " in " ".join(capsys.readouterr().out.split())

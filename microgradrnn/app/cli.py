@@ -23,7 +23,7 @@ MAX_STEPS = 500
 MAX_LAYERS = 8
 MAX_DPI = 2400  # what Picture.render takes (viz/picture.py)
 # the explorer draws every step (no folding) and keeps one walk per L_t, so its page grows
-# with T²: about 1.1 MB and 3 s at T = 20 (2-layer LSTM), 3.4 MB and 12 s at T = 40
+# with T²: about 1.3 MB at T = 20 (2-layer LSTM), 3.8 MB at T = 40
 MAX_EXPLORE_STEPS = 40
 
 
@@ -135,7 +135,7 @@ def _add_explore(commands: argparse._SubParsersAction) -> None:
         "engine's order, and inspect nodes and shared weights. It needs no network.",
         epilog="example: microgradrnn explore --cell lstm --layers 2 --steps 8 -o bptt.html",
     )
-    _add_model_options(p)
+    _add_model_options(p, max_steps=MAX_EXPLORE_STEPS)
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the page to write (.html)")
     p.add_argument("--force", action="store_true",
@@ -157,14 +157,15 @@ def _run_explore(args: argparse.Namespace) -> int:
                         hidden=args.hidden, fused=args.fused)
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
-    """The options of the seeded model that render and explore build (app/render.py)."""
+def _add_model_options(p: argparse.ArgumentParser, max_steps: int = MAX_STEPS) -> None:
+    """The options of the seeded model that render and explore build (app/render.py);
+    max_steps is the bound --steps's help states (explore checks its own after parsing)."""
     p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn",
                    help="the recurrent cell (default: rnn, a tanh RNN)")
     p.add_argument("--layers", type=_bounded(MAX_LAYERS), default=1, metavar="N",
                    help=f"stacked layers, 1..{MAX_LAYERS} (default: 1)")
     p.add_argument("--steps", type=_bounded(MAX_STEPS), default=4, metavar="T",
-                   help=f"time steps to unroll, 1..{MAX_STEPS} (default: 4)")
+                   help=f"time steps to unroll, 1..{max_steps} (default: 4)")
     p.add_argument("--seed", type=_seed, default=0,
                    help="random seed, a non-negative integer (default: 0)")
     p.add_argument("--bidirectional", action="store_true",
