@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,3 +295,17 @@ def test_the_help_of_each_command_states_its_own_step_limit(capsys):
     for command, limit in (("explore", MAX_EXPLORE_STEPS), ("render", MAX_STEPS)):
         assert main([command, "--help"]) == 0
         assert f"time steps to unroll, 1..{limit} " in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_readme_explore_command_runs(tmp_path):
+    """The README's one ``microgradrnn explore ...`` command, as written (the page written
+    into tmp_path)."""
+    from microgradrnn.app.cli import main
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    (command,) = re.findall(r"`(microgradrnn explore [^`]*)`", readme)
+    argv = shlex.split(command)[1:]
+    i = argv.index("-o") + 1
+    argv[i] = str(tmp_path / argv[i])
+    assert main(argv) == 0
+    assert len(embedded(Path(argv[i]).read_text(encoding="utf-8"))["roots"]) == 9  # L, L_1..8
