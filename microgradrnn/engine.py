@@ -27,6 +27,11 @@ _tags: dict[str, Any] = {}  # tags active now; replaced, never mutated in place
 class no_grad(contextlib.ContextDecorator):
     """Build no graph inside this block (a context manager or decorator)."""
 
+    def __new__(cls, fn: Callable | None = None) -> Any:  # @no_grad too, as in PyTorch
+        if fn is not None and not callable(fn):
+            raise TypeError(f"no_grad: takes a function to decorate or nothing, got {fn!r}")
+        return super().__new__(cls) if fn is None else super().__new__(cls)(fn)
+
     def __enter__(self) -> None:
         global _grad_enabled
         self._prev, _grad_enabled = _grad_enabled, False

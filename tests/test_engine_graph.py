@@ -366,6 +366,16 @@ def test_no_grad_as_context_manager_and_decorator():
     c = step(a)
     assert not c.requires_grad and mg.is_grad_enabled()
     assert not step(a).requires_grad  # the decorator works more than once
+
+    @no_grad  # without the brackets, as PyTorch takes it
+    def bare(t):
+        return t.exp()
+
+    assert not bare(a).requires_grad and not bare(a).requires_grad
+    assert mg.is_grad_enabled() and bare.__name__ == "bare"
+    with pytest.raises(TypeError, match="no_grad: takes a function to decorate or nothing, "
+                                        "got True"):
+        no_grad(True)
     with pytest.raises(KeyError):
         with no_grad():
             raise KeyError("x")
