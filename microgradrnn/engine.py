@@ -53,8 +53,6 @@ class tags:
     """``with tags(t=3, role="h"):`` stamps the nodes made inside (for the renderer; never
     changes results). Nested scopes merge, the inner value of a key winning."""
 
-    __slots__ = ("_kw", "_outer")
-
     def __init__(self, **kw: Any) -> None:
         self._kw = kw
 
@@ -98,15 +96,13 @@ def _check(node: Tensor, where: str, value: Any, what: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------
-# The node. Its operators (`a + b`, `a @ b`, `a[t]`, `a.tanh()`, `len(a)`, `a.item()`) are
-# the ops of ops.py, attached to Tensor at the end of that module, each next to its rule.
+# The node. Its operators (`a + b`, `a @ b`, `a[t]`, `a.tanh()`...) are the ops of ops.py.
 
 
 class Tensor:
     """An array that records the ops applied to it: ``Tensor(data, requires_grad=False,
-    label="", dtype=None)``, data a number, (nested) list or numpy array (a float dtype such
-    as float32 kept, the rest float64). After ``backward()`` every node that took part and
-    requires grad has ``.grad``."""
+    label="", dtype=None)``, data a number, (nested) list or array (float dtypes kept, the
+    rest float64). After ``backward()`` each node that took part and requires grad has .grad."""
 
     __slots__ = ("_data", "_grad", "requires_grad", "_parents", "_backward",
                  "_op", "label", "tags", "_hooks", "_flow", "__weakref__")
@@ -118,9 +114,8 @@ class Tensor:
         if isinstance(data, (str, bytes)) or data is None:  # None: NaN with a float dtype
             raise TypeError(f"Tensor: expected numbers or an array, got a {kind}")
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
-            raise TypeError(f"Tensor: got a {kind} of Tensors; a new Tensor would be cut "
-                            "from their graph: join them with stack() or concatenate(), "
-                            "or take their values with .numpy()")
+            raise TypeError(f"Tensor: got a {kind} of Tensors, which would be cut from their "
+                            "graph: join them with stack() or concatenate(), or use .numpy()")
         try:
             arr = np.array(data, dtype=dtype)  # a fresh array
         except (ValueError, TypeError) as e:

@@ -27,8 +27,8 @@ ERRORS = [
     ("None", lambda: Tensor(None), TypeError, "NoneType"),
     ("None as float", lambda: Tensor(None, dtype=np.float64), TypeError, "NoneType"),  # NaN
     ("list of Tensors", lambda: Tensor([A23[0], A23[1]]), TypeError,
-     r"Tensor: got a list of Tensors; a new Tensor would be cut from their graph: join "
-     r"them with stack\(\) or concatenate\(\)"),
+     r"Tensor: got a list of Tensors, which would be cut from their graph: join them with "
+     r"stack\(\) or concatenate\(\), or use \.numpy\(\)"),
     ("complex", lambda: Tensor([1 + 2j]), TypeError, "complex"),
     ("ragged", lambda: Tensor([[1.0, 2.0], [3.0]]), TypeError, "list.*rectangular"),
     ("Value str", lambda: Value("3"), TypeError, "Value: expected a real number, got str"),
