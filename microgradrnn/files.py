@@ -13,8 +13,13 @@ from pathlib import Path
 
 def write_whole(path: str | os.PathLike, data: bytes | str, encoding: str = "utf-8") -> Path:
     """Write ``data`` (bytes, or text in ``encoding``) to exactly ``path``, replacing it.
-    An error names ``path``, not the temporary file. Returns the path written."""
+    An error names ``path`` (or its missing folder), not the temporary file. Returns the
+    path written."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a directory", str(path))
+    if not path.parent.is_dir():
+        raise FileNotFoundError(2, "no such folder", str(path.parent))
     raw = data.encode(encoding) if isinstance(data, str) else data
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:

@@ -37,10 +37,15 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path, monke
     assert sorted(os.listdir(tmp_path)) == ["picture.svg"]
 
 
-def test_a_missing_folder_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError) as e:
+def test_a_missing_folder_or_a_folder_in_the_way_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such folder") as e:
         write_whole(tmp_path / "nowhere" / "a.dot", "digraph {}")
-    assert e.value.filename == str(tmp_path / "nowhere" / "a.dot")
+    assert e.value.filename == str(tmp_path / "nowhere")
+    (tmp_path / "a.svg").mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory") as e:
+        write_whole(tmp_path / "a.svg", "<svg/>")
+    assert e.value.filename == str(tmp_path / "a.svg")
+    assert os.listdir(tmp_path) == ["a.svg"]
 
 
 def test_render_and_save_go_through_it(tmp_path, monkeypatch):

@@ -178,12 +178,6 @@ class Module:
         written beside it under a temporary name and then renamed, so a failed write
         leaves no half-written file (and an existing one as it was).
         """
-        path = os.fspath(path)
-        if os.path.isdir(path):  # the error named the temporary file
-            raise IsADirectoryError(21, "is a directory", path)
-        folder = os.path.dirname(path) or "."
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(2, "no such folder", folder)
         buf = io.BytesIO()
         np.savez(buf, **self.state_dict())
         write_whole(path, buf.getvalue())
