@@ -86,10 +86,11 @@ class Optimizer:
     def step(self) -> None:
         with no_grad():
             for i, p in enumerate(self.params):
-                if p._grad is not None:  # the parameter keeps its dtype (float32 stays)
-                    dtype = p.dtype
-                    new = p._data - self._update(i, p, np.asarray(p._grad))
-                    p._data = new if new.dtype == dtype else new.astype(dtype)
+                if p._grad is not None:  # p keeps its type: float32 stays, a Value's float
+                    old = p._data
+                    new = old - self._update(i, p, np.asarray(p._grad))
+                    p._data = float(new) if old.__class__ is float else \
+                        new.astype(old.dtype, copy=False)
 
     def _update(self, i: int, p: Parameter, g: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -228,6 +228,18 @@ def test_a_step_keeps_each_parameters_dtype():
             assert model.weight.dtype == model.bias.dtype == np.float32
 
 
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: optim.Adam(ps, lr=0.1),
+                                  lambda ps: optim.Adagrad(ps, lr=0.1)])
+def test_a_step_keeps_a_values_data_a_float(make):
+    # the update made it a numpy float: the next ops on it made Tensors, not Values
+    v, w = mg.Value(2.0), mg.Value(3.0)
+    opt = make([v])
+    (v * w).backward()
+    opt.step()
+    assert type(v.data) is float and type(v * w) is mg.Value
+
+
 @pytest.mark.parametrize("clip", [lambda p: optim.clip_grad_norm_(p, 1.0),
                                   lambda p: optim.clip_grad_value_(p, 1.0)])
 def test_clipping_one_tensor_clips_it_as_pytorch_does(clip):
