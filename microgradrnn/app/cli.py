@@ -173,8 +173,8 @@ def _add_model_options(p: argparse.ArgumentParser, max_steps: int = MAX_STEPS) -
     p.add_argument("--hidden", type=_bounded(MAX_HIDDEN), default=3, metavar="H",
                    help=f"hidden size, 1..{MAX_HIDDEN} (default: 3)")
     p.add_argument("--fused", action="store_true",
-                   help="fused steps (fused=True): one op per step in the ops view (three "
-                   "for the LSTM) instead of every op; the same numbers")
+                   help="fused steps (fused=True): each step one op with a hand-derived "
+                   "rule (three for the LSTM), as the ops view shows; the same numbers")
 
 
 def _positive_int(text: str) -> int:
