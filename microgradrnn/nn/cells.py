@@ -29,7 +29,7 @@ from ..engine import Tensor, current_tags, tags
 from ..ops import linear, linear_each, stack, stack_rows
 from . import init
 from .fused import gru_cell, gru_input_bias, lstm_c, lstm_gates, lstm_h, rnn_cell
-from .module import Module, Parameter
+from .module import Module, Parameter, check_sizes
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "stamp_roles"]
 
@@ -70,10 +70,7 @@ class _Cell(Module):
         self, input_size: int, hidden_size: int, bias: bool = True,
         rng: np.random.Generator | int | None = None, fused: bool = False,
     ) -> None:
-        for what, n in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"{type(self).__name__}: {what} must be a positive int, "
-                                 f"got {n!r}")
+        check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         g = init.as_generator(rng)
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
         gh = self.gates * hidden_size

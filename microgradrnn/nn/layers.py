@@ -9,17 +9,9 @@ import numpy as np
 from ..engine import Tensor
 from ..ops import linear
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_sizes
 
 __all__ = ["Linear", "Embedding"]
-
-
-def _check_sizes(where: str, **sizes: Any) -> None:
-    """ValueError naming the first size that is not a positive int (0 divided by zero in
-    the initialiser; a float or a str failed inside numpy)."""
-    for name, n in sizes.items():
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"{where}: {name} must be a positive int, got {n!r}")
 
 
 class Linear(Module):
@@ -33,7 +25,7 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        _check_sizes("Linear", in_features=in_features, out_features=out_features)
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         g = init.as_generator(rng)
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = Parameter(init.pytorch_default((out_features, in_features), in_features, g))
@@ -63,7 +55,7 @@ class Embedding(Module):
         self, num_embeddings: int, embedding_dim: int,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        _check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
+        check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         g = init.as_generator(rng)
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         self.weight = Parameter(init.normal((num_embeddings, embedding_dim), 1.0, g))

@@ -17,6 +17,14 @@ from ..files import write_whole
 __all__ = ["Module", "Parameter"]
 
 
+
+def check_sizes(where: str, **sizes: Any) -> None:
+    """ValueError naming the first size that is not a positive int (0 divided by zero in
+    an initialiser; 3.5 was taken as 3; a float or a str failed inside numpy)."""
+    for name, n in sizes.items():
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"{where}: {name} must be a positive int, got {n!r}")
+
 class Parameter(Tensor):
     """A Tensor that a Module owns and an optimizer updates (always requires grad)."""
 

@@ -19,7 +19,7 @@ from ..engine import Tensor, tags
 from ..ops import concatenate, stack, unbind
 from . import init
 from .cells import GRUCell, LSTMCell, RNNCell, stamp_roles
-from .module import Module
+from .module import Module, check_sizes
 
 __all__ = ["Recurrent", "RNN", "LSTM", "GRU", "LAYERS", "detach_state"]
 
@@ -106,9 +106,7 @@ class Recurrent(Module):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         name = type(self).__name__
-        for what, n in (("input_size", input_size), ("num_layers", num_layers)):
-            if not isinstance(n, (int, np.integer)) or n < 1:  # int(3.5) was taken as 3
-                raise ValueError(f"{name}: {what} must be a positive int, got {n!r}")
+        check_sizes(name, input_size=input_size, num_layers=num_layers)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.number)):
             raise TypeError(f"{name}: dropout must be a number in [0, 1), got "
                             f"{type(dropout).__name__} {dropout!r}")
