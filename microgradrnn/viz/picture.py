@@ -8,7 +8,7 @@ from typing import Any
 
 import graphviz
 
-from ..files import write_whole
+from ..files import check_target, write_whole
 from . import engines, place
 
 _FORMATS = ("svg", "png", "pdf", "dot", "json", "plain")
@@ -41,11 +41,8 @@ class Picture(graphviz.Digraph):
         present, else graphviz-pure), "dot" or "pure". dpi: the resolution of a png
         (96 by default; 300 for print). Returns the path written."""
         path = Path(path)
-        if path.is_dir():  # "out/" became the file out.svg beside the folder
-            raise IsADirectoryError(21, "render: is a directory, give a file name such as "
-                                    "cells.svg", str(path))
-        if not path.parent.is_dir():  # before the layout, not after it
-            raise FileNotFoundError(2, "render: no such folder", str(path.parent))
+        # before the layout, not after it; "out/" became the file out.svg beside the folder
+        check_target(path, "render: ", ", give a file name such as cells.svg")
         fmt = (format or path.suffix.lstrip(".") or self.format or "svg").lower()
         if fmt == "gv":
             fmt = "dot"
