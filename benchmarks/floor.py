@@ -100,10 +100,10 @@ def medians(steps: dict, rounds: int, budget: float) -> dict[str, float]:
 
 
 def with_free_sums(step):
-    def run() -> None:
+    def free_sums_step() -> None:
         with accumulate.using(FreeSums):
             step()
-    return run
+    return free_sums_step
 
 
 def w1_bound(w: W.Workload, rounds: int, budget: float) -> dict:
